@@ -1,0 +1,266 @@
+// Package object defines the object layer that every NoDB backend implements:
+// a flat namespace of keys holding byte bodies, with versions, conditional
+// writes and ordered listing. It is the part of S3 that NoDB relies on, and
+// nothing more.
+//
+// Users normally reach a Store through [github.com/nodb-go/nodb/repo.Open] and
+// never call it directly; backend authors implement [Store] and prove it with
+// [github.com/nodb-go/nodb/repo/storetest.RunConformanceTests].
+//
+// # Keys
+//
+// A key is a non-empty, valid UTF-8 string of at most [MaxKeyLen] bytes. "/"
+// is an ordinary character to the interface, but backends that keep objects
+// as files (filestore, versitygw and other POSIX-backed servers) treat it as a
+// directory separator: they cannot hold both "x" and "x/y", and they reject a
+// "/"-separated segment longer than [MaxSegmentLen] bytes. Keys that a backend
+// cannot store give an error wrapping [ErrInvalidKey]; the NoDB key layout never
+// produces them.
+//
+// # Versions
+//
+// Every stored object has a version: an opaque, non-empty string that changes
+// whenever the object is written with different bytes. On S3 it is the ETag,
+// which is the same for the same bytes; NoDB therefore puts a unique write id
+// in every body it writes conditionally, so that a version names one write.
+// Callers compare versions only for equality.
+//
+// # Errors
+//
+// Backends return errors that wrap one of the sentinels below where one
+// applies, so callers test with errors.Is regardless of backend. The backend's
+// own error stays reachable through errors.As. context.Canceled and
+// context.DeadlineExceeded are returned as they are (possibly wrapped).
+package object
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on keys that every backend honours.
+const (
+	// MaxKeyLen is the longest key in bytes (S3's limit).
+	MaxKeyLen = 1024
+	// MaxSegmentLen is the longest "/"-separated key segment in bytes that
+	// file-backed stores can hold (a file name).
+	MaxSegmentLen = 255
+	// MaxPageSize is the most objects one List call returns (S3's limit).
+	MaxPageSize = 1000
+)
+
+// Sentinel errors. Every backend maps its own failures to these.
+var (
+	// ErrNotFound: the key does not exist (S3 NoSuchKey, 404).
+	ErrNotFound = errors.New("object: not found")
+	// ErrPrecondition: an If-Match or If-None-Match condition on a write or
+	// delete did not hold (S3 412 PreconditionFailed).
+	ErrPrecondition = errors.New("object: precondition failed")
+	// ErrConflict: a concurrent conflicting request made this one fail; it is
+	// safe to retry after re-reading (S3 409 ConditionalRequestConflict).
+	ErrConflict = errors.New("object: conflicting concurrent request (retryable)")
+	// ErrNotModified: a Get with IfNoneMatch named the current version (304).
+	ErrNotModified = errors.New("object: not modified")
+	// ErrInvalidKey: the key cannot be stored by this backend.
+	ErrInvalidKey = errors.New("object: invalid key")
+	// ErrPermission: the backend refused access (S3 AccessDenied, EACCES).
+	ErrPermission = errors.New("object: permission denied")
+	// ErrUnsupported: the request needs a feature this backend or server does
+	// not provide, such as a server that silently ignores conditional writes.
+	ErrUnsupported = errors.New("object: unsupported by this store")
+)
+
+// Info describes a stored object.
+type Info struct {
+	// Key is the object's key.
+	Key string
+	// Version identifies the object's current content (the ETag on S3).
+	Version string
+	// Size is the body's length in bytes.
+	Size int64
+	// LastModified is the time of the last write by the store's clock (the
+	// server's on S3). It may be the zero time where a backend cannot tell,
+	// as for Put on some S3-compatible servers.
+	LastModified time.Time
+}
+
+// Object is a stored object with its body.
+type Object struct {
+	Info
+	Body []byte
+}
+
+// GetOptions are conditions on a Get. The zero value reads unconditionally.
+type GetOptions struct {
+	// IfNoneMatch, when not empty, makes Get return ErrNotModified (and no
+	// body) if the object's current version equals it.
+	IfNoneMatch string
+}
+
+// PutOptions are conditions on a Put. The zero value writes unconditionally.
+// At most one of IfMatch and IfNoneMatch may be set.
+type PutOptions struct {
+	// IfMatch, when not empty, writes only if the object exists and its
+	// current version equals IfMatch. A missing object gives ErrNotFound
+	// (S3's 404) or ErrPrecondition, depending on the backend; callers treat
+	// both as "the condition did not hold".
+	IfMatch string
+	// IfNoneMatch, when "*", writes only if the object does not exist.
+	// Any other non-empty value is an error.
+	IfNoneMatch string
+}
+
+// DeleteOptions are conditions on a Delete. The zero value deletes
+// unconditionally.
+type DeleteOptions struct {
+	// IfMatch, when not empty, deletes only if the object's current version
+	// equals it. Only backends whose Capabilities report ConditionalDelete
+	// accept it; others return ErrUnsupported without deleting.
+	IfMatch string
+}
+
+// ListOptions select one page of a listing.
+type ListOptions struct {
+	// Prefix restricts the listing to keys that start with it.
+	Prefix string
+	// StartAfter, when not empty, restricts the listing to keys that sort
+	// strictly after it. It need not be an existing key.
+	StartAfter string
+	// PageSize is the most keys to return; 0 or more than MaxPageSize means
+	// MaxPageSize.
+	PageSize int
+}
+
+// ListPage is one page of a listing.
+type ListPage struct {
+	// Objects are in ascending byte order of their keys.
+	Objects []Info
+	// More reports whether keys after the last one in Objects may match.
+	// The next page starts after the last key of this one.
+	More bool
+}
+
+// Capabilities report optional features of a store.
+type Capabilities struct {
+	// ConditionalDelete reports whether Delete honours DeleteOptions.IfMatch.
+	ConditionalDelete bool
+}
+
+// Store is the object layer. Implementations must be safe for concurrent use
+// by multiple goroutines. Every method takes a context first; when the context
+// is done a method returns promptly with an error wrapping the context's error,
+// and a write either happened completely or not at all.
+type Store interface {
+	// Get returns the object stored under key with its body.
+	//
+	// If the key does not exist, Get returns an error wrapping ErrNotFound.
+	// If opts.IfNoneMatch equals the current version, Get returns an error
+	// wrapping ErrNotModified and no body.
+	Get(ctx context.Context, key string, opts GetOptions) (Object, error)
+
+	// Head returns the object's Info without its body. If the key does not
+	// exist, Head returns an error wrapping ErrNotFound.
+	Head(ctx context.Context, key string) (Info, error)
+
+	// Put stores body under key, atomically replacing any previous object:
+	// a concurrent or later reader sees either the old object or the new one,
+	// never a mix. It returns the new object's Info (Key, Version, Size, and
+	// LastModified where the backend knows it).
+	//
+	// With opts.IfNoneMatch "*", Put fails with ErrPrecondition if the key
+	// exists. With opts.IfMatch, Put fails with ErrPrecondition if the current
+	// version differs, and with ErrNotFound or ErrPrecondition if the key does
+	// not exist. Among concurrent conditional Puts to one key, at most one
+	// whose condition held before any of them wins; the others fail with
+	// ErrPrecondition or ErrConflict. A Put whose response was lost and that
+	// the backend retried must report success if its first attempt landed.
+	Put(ctx context.Context, key string, body []byte, opts PutOptions) (Info, error)
+
+	// Delete removes the object stored under key. Deleting a missing key
+	// without conditions succeeds (as on S3). With opts.IfMatch, Delete fails
+	// with ErrPrecondition if the current version differs, ErrNotFound if the
+	// key does not exist, and ErrUnsupported if the backend cannot delete
+	// conditionally.
+	Delete(ctx context.Context, key string, opts DeleteOptions) error
+
+	// List returns one page of the keys that start with opts.Prefix and sort
+	// after opts.StartAfter, in ascending byte order (UTF-8 binary order, as
+	// S3 lists). A listing that spans pages is not a snapshot: keys written
+	// between pages may or may not appear.
+	List(ctx context.Context, opts ListOptions) (ListPage, error)
+
+	// Capabilities reports the optional features this store supports.
+	Capabilities() Capabilities
+}
+
+// All lists every key that starts with prefix and sorts after startAfter,
+// fetching pages of pageSize (0 for the maximum) lazily as the sequence is
+// consumed: breaking out of the loop early saves the remaining requests.
+// On a failure it yields the error once and stops. The sequence can be ranged
+// over more than once; each range lists afresh.
+func All(ctx context.Context, st Store, prefix, startAfter string, pageSize int) iter.Seq2[Info, error] {
+	return func(yield func(Info, error) bool) {
+		after := startAfter
+		for {
+			page, err := st.List(ctx, ListOptions{Prefix: prefix, StartAfter: after, PageSize: pageSize})
+			if err != nil {
+				yield(Info{}, err)
+				return
+			}
+			for _, o := range page.Objects {
+				if !yield(o, nil) {
+					return
+				}
+			}
+			if !page.More || len(page.Objects) == 0 {
+				return
+			}
+			after = page.Objects[len(page.Objects)-1].Key
+		}
+	}
+}
+
+// CheckKey reports whether key is acceptable to every backend as far as the
+// interface is concerned: non-empty, valid UTF-8, no NUL byte, at most
+// MaxKeyLen bytes, and no "/"-separated segment longer than MaxSegmentLen.
+// The error wraps ErrInvalidKey and says what is wrong.
+func CheckKey(key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: empty key", ErrInvalidKey)
+	case len(key) > MaxKeyLen:
+		return fmt.Errorf("%w: key is %d bytes, the limit is %d", ErrInvalidKey, len(key), MaxKeyLen)
+	case !utf8.ValidString(key):
+		return fmt.Errorf("%w: key %q is not valid UTF-8", ErrInvalidKey, key)
+	}
+	seg := 0
+	for i := 0; i < len(key); i++ {
+		switch key[i] {
+		case 0:
+			return fmt.Errorf("%w: key %q contains a NUL byte", ErrInvalidKey, key)
+		case '/':
+			seg = 0
+			continue
+		}
+		seg++
+		if seg > MaxSegmentLen {
+			return fmt.Errorf("%w: key %.40q... has a segment longer than %d bytes", ErrInvalidKey, key, MaxSegmentLen)
+		}
+	}
+	return nil
+}
+
+// CheckPutOptions reports whether opts is a valid combination.
+func CheckPutOptions(opts PutOptions) error {
+	if opts.IfNoneMatch != "" && opts.IfNoneMatch != "*" {
+		return fmt.Errorf("object: PutOptions.IfNoneMatch must be \"\" or \"*\", not %q", opts.IfNoneMatch)
+	}
+	if opts.IfNoneMatch != "" && opts.IfMatch != "" {
+		return errors.New("object: PutOptions.IfMatch and IfNoneMatch are mutually exclusive")
+	}
+	return nil
+}
