@@ -1,0 +1,138 @@
+package repo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/nodb-go/nodb/repo/object"
+)
+
+// Unique claims. A claim <model>/u/<index>/<value> is created with
+// If-None-Match "*"; its body names the key that claimed the value, the
+// write, and the record version that write is conditioned on. The value is
+// taken when the owner's committed record holds it. Otherwise the claim is
+// dead (its write can no longer commit) or pending (it still can), and may be
+// taken over (a conditional rewrite of the claim) only when dead:
+//
+//   - the owner claimed for an update and its record moved past the base
+//     version, or was deleted: the owner's If-Match commit must fail;
+//   - the owner claimed for an update and its record is still at the base
+//     version: the taker fences it, rewriting that record unchanged with
+//     If-Match on the base, so that the owner's commit fails;
+//   - the owner claimed for a create and its record exists without the
+//     value: its If-None-Match commit must fail;
+//   - the owner claimed for a create, its record does not exist, and the
+//     claim is older than Options.ClaimLease by the store's clock.
+//
+// A claim held by the same key is always taken over: writes to one record
+// are serialised by its version, so at most one of them commits.
+
+type claimBody struct {
+	Key    string `json:"key"`
+	Seg    string `json:"seg"`
+	Write  string `json:"write"`
+	Base   string `json:"base,omitempty"`
+	Create bool   `json:"create,omitempty"`
+}
+
+const claimAttempts = 8
+
+// claim acquires the unique claim of index ix for value segment vseg (field
+// value fv, for messages) and returns the claim object's version.
+func (r *Repo[T]) claim(ctx context.Context, ix *indexDef, vseg string, fv reflect.Value, cb claimBody) (string, error) {
+	name := r.claimName(ix.name, vseg)
+	body, err := json.Marshal(cb)
+	if err != nil {
+		return "", err
+	}
+	for attempt := 0; attempt < claimAttempts; attempt++ {
+		info, err := r.st.Put(ctx, name, body, object.PutOptions{IfNoneMatch: "*"})
+		if err == nil {
+			r.observeClock(info.LastModified)
+			return info.Version, nil
+		}
+		if !errors.Is(err, object.ErrPrecondition) && !errors.Is(err, object.ErrConflict) {
+			return "", err
+		}
+		obj, err := r.st.Get(ctx, name, object.GetOptions{})
+		if errors.Is(err, object.ErrNotFound) {
+			continue // released meanwhile
+		}
+		if err != nil {
+			return "", err
+		}
+		var owner claimBody
+		if json.Unmarshal(obj.Body, &owner) != nil || owner.Seg == "" {
+			owner = claimBody{} // unreadable: nobody can hold it
+		}
+		if owner.Seg != "" && owner.Seg != cb.Seg {
+			if err := r.claimIsFree(ctx, ix, vseg, fv, obj, owner); err != nil {
+				return "", err
+			}
+		}
+		info, err = r.st.Put(ctx, name, body, object.PutOptions{IfMatch: obj.Version})
+		if err == nil {
+			r.observeClock(info.LastModified)
+			return info.Version, nil
+		}
+		if !errors.Is(err, object.ErrPrecondition) && !errors.Is(err, object.ErrConflict) && !errors.Is(err, object.ErrNotFound) {
+			return "", err
+		}
+	}
+	return "", errorf(ErrConflict, "unique %s %s: the claim kept changing under %d attempts; retry", ix.name, showValue(fv), claimAttempts)
+}
+
+// claimIsFree returns nil if the claim obj of another key may be taken over,
+// and an error wrapping ErrUnique if not.
+func (r *Repo[T]) claimIsFree(ctx context.Context, ix *indexDef, vseg string, fv reflect.Value, obj object.Object, owner claimBody) error {
+	rec, err := r.st.Get(ctx, r.recordName(owner.Seg), object.GetOptions{})
+	exists := err == nil
+	if err != nil && !errors.Is(err, object.ErrNotFound) {
+		return err
+	}
+	if exists {
+		env, derr := decodeEnvelope(rec.Body)
+		if derr != nil {
+			return errorf(ErrUnique, "%s %s is claimed by key %q, whose record cannot be read (%v); run Check", ix.name, showValue(fv), owner.Key, derr)
+		}
+		if env.Index[ix.name].V == vseg {
+			return errorf(ErrUnique, "%s %s is held by key %q", ix.name, showValue(fv), owner.Key)
+		}
+		if !owner.Create && rec.Version == owner.Base {
+			// Pending update: fence it by moving the owner's record past
+			// the version its commit is conditioned on.
+			env.Write = newWriteID()
+			body, err := env.encode()
+			if err != nil {
+				return err
+			}
+			_, err = r.st.Put(ctx, rec.Key, body, object.PutOptions{IfMatch: rec.Version})
+			if err != nil && !errors.Is(err, object.ErrPrecondition) && !errors.Is(err, object.ErrNotFound) {
+				return err
+			}
+		}
+		return nil // the owner's commit can no longer succeed
+	}
+	if !owner.Create {
+		return nil // record deleted: an If-Match commit cannot succeed
+	}
+	if !obj.LastModified.IsZero() && obj.LastModified.Add(r.o.ClaimLease).Before(r.storeNow()) {
+		return nil // an abandoned create, past its lease
+	}
+	return errorf(ErrUnique, "%s %s is claimed by a pending create of key %q: retry later, or run Check with repair after the claim lease (%v) has passed", ix.name, showValue(fv), owner.Key, r.o.ClaimLease)
+}
+
+func showValue(fv reflect.Value) string {
+	if !fv.IsValid() {
+		return "(value)"
+	}
+	if fv.Kind() == reflect.String {
+		return fmt.Sprintf("%q", fv.String())
+	}
+	return fmt.Sprintf("%v", fv.Interface())
+}
+
+func sprint(v any) string { return fmt.Sprint(v) }

@@ -1,0 +1,375 @@
+package repo
+
+import (
+	"encoding"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// field is a struct field the runtime reads.
+type field struct {
+	name  string // Go field name
+	index []int
+	typ   reflect.Type
+	kind  valueKind
+}
+
+// indexDef is one secondary index.
+type indexDef struct {
+	field
+	unique bool
+	sparse bool // omitempty: zero values are not indexed
+}
+
+// model is what New learns from a struct type's tags, once per type.
+type model struct {
+	typ     reflect.Type
+	name    string // model name in the store
+	key     field
+	indexes []indexDef // sorted by field name
+	byField map[string]int
+	skip    [][]int // nodb:"-" fields, zeroed before encoding
+}
+
+var modelCache sync.Map // reflect.Type -> *model (without name)
+
+// Tag grammar: nodb:"key", nodb:"index", nodb:"unique", with the option
+// ",omitempty" on index and unique, and nodb:"-" for fields not stored.
+
+// parseModel validates T's tags and returns its model. Errors name the type,
+// the field and the problem and wrap ErrInvalid.
+func parseModel(t reflect.Type) (*model, error) {
+	if m, ok := modelCache.Load(t); ok {
+		return m.(*model), nil
+	}
+	m, err := buildModel(t)
+	if err != nil {
+		return nil, err
+	}
+	modelCache.Store(t, m)
+	return m, nil
+}
+
+// Tag is the parsed form of a nodb struct tag; it is shared with the code
+// generator so that both apply the same rules.
+type Tag struct {
+	Key, Index, Unique, Skip, OmitEmpty bool
+}
+
+// ParseTag parses the value of a nodb struct tag ("key", "index",
+// "unique,omitempty", "-"). It is exported for the code generator.
+func ParseTag(tag string) (Tag, error) {
+	var t Tag
+	if tag == "" {
+		return t, nil
+	}
+	if tag == "-" {
+		t.Skip = true
+		return t, nil
+	}
+	parts := strings.Split(tag, ",")
+	switch parts[0] {
+	case "key":
+		t.Key = true
+	case "index":
+		t.Index = true
+	case "unique":
+		t.Index, t.Unique = true, true
+	case "":
+		return t, fmt.Errorf("empty nodb tag name in %q (want key, index, unique or -)", tag)
+	default:
+		return t, fmt.Errorf("unknown nodb tag %q (want key, index, unique or -)", parts[0])
+	}
+	for _, opt := range parts[1:] {
+		switch {
+		case opt == "omitempty" && t.Index:
+			t.OmitEmpty = true
+		case opt == "omitempty":
+			return t, fmt.Errorf("option omitempty applies to index and unique, not %q", parts[0])
+		default:
+			return t, fmt.Errorf("unknown nodb tag option %q in %q (want omitempty)", opt, tag)
+		}
+	}
+	return t, nil
+}
+
+// KeyKindOK and IndexKindOK report whether a field type may be a key or be
+// indexed, with the reason when not. They are shared with the generator.
+func checkKeyType(t reflect.Type) error {
+	switch kindOf(t) {
+	case kindString, kindInt, kindUint:
+		return nil
+	case kindText:
+		if t.Kind() == reflect.Pointer {
+			return fmt.Errorf("key type %s is a pointer; use the value type", t)
+		}
+		return nil
+	}
+	return fmt.Errorf("key type %s is not a string, an integer or an encoding.TextMarshaler", t)
+}
+
+func checkIndexType(t reflect.Type) error {
+	if t.Kind() == reflect.Pointer {
+		return fmt.Errorf("indexed type %s is a pointer; index the value type", t)
+	}
+	if kindOf(t) == kindInvalid {
+		return fmt.Errorf("type %s cannot be indexed (want string, bool, integer, float, time.Time or encoding.TextMarshaler)", t)
+	}
+	return nil
+}
+
+func buildModel(t reflect.Type) (*model, error) {
+	if t.Kind() != reflect.Struct {
+		return nil, invalidf("model %s is not a struct type", t)
+	}
+	m := &model{typ: t, byField: map[string]int{}}
+	bad := func(f reflect.StructField, format string, args ...any) error {
+		return invalidf("model %s field %s: %s", t, f.Name, fmt.Sprintf(format, args...))
+	}
+	var keys []string
+	for _, f := range reflect.VisibleFields(t) {
+		raw, ok := f.Tag.Lookup("nodb")
+		if !ok {
+			continue
+		}
+		tag, err := ParseTag(raw)
+		if err != nil {
+			return nil, bad(f, "%v", err)
+		}
+		if tag.Skip {
+			if !f.IsExported() {
+				continue
+			}
+			if len(f.Index) > 1 && viaPointer(t, f.Index) {
+				return nil, bad(f, `nodb:"-" on a field promoted through an embedded pointer`)
+			}
+			m.skip = append(m.skip, f.Index)
+			continue
+		}
+		if !f.IsExported() {
+			return nil, bad(f, "is unexported; tagged fields must be exported")
+		}
+		if viaPointer(t, f.Index) {
+			return nil, bad(f, "is promoted through an embedded pointer, which may be nil")
+		}
+		fl := field{name: f.Name, index: f.Index, typ: f.Type, kind: kindOf(f.Type)}
+		if tag.Key {
+			if err := checkKeyType(f.Type); err != nil {
+				return nil, bad(f, "%v", err)
+			}
+			keys = append(keys, f.Name)
+			m.key = fl
+			continue
+		}
+		if err := checkIndexType(f.Type); err != nil {
+			return nil, bad(f, "%v", err)
+		}
+		if _, dup := m.byField[f.Name]; dup {
+			return nil, bad(f, "indexed twice")
+		}
+		m.byField[f.Name] = len(m.indexes)
+		m.indexes = append(m.indexes, indexDef{field: fl, unique: tag.Unique, sparse: tag.OmitEmpty})
+	}
+	switch len(keys) {
+	case 0:
+		return nil, invalidf(`model %s has no key field (tag one field nodb:"key")`, t)
+	case 1:
+	default:
+		return nil, invalidf(`model %s has %d key fields (%s); tag exactly one nodb:"key"`, t, len(keys), strings.Join(keys, ", "))
+	}
+	sort.Slice(m.indexes, func(i, j int) bool { return m.indexes[i].name < m.indexes[j].name })
+	for i, ix := range m.indexes {
+		m.byField[ix.name] = i
+	}
+	return m, nil
+}
+
+func viaPointer(t reflect.Type, index []int) bool {
+	for _, i := range index[:len(index)-1] {
+		f := t.Field(i)
+		if f.Type.Kind() == reflect.Pointer {
+			return true
+		}
+		t = f.Type
+	}
+	return false
+}
+
+// keyOf returns the text and record segment of the key held in v.
+func (m *model) keyOf(v reflect.Value, hashed bool) (text, seg string, err error) {
+	return m.keyFromValue(v.FieldByIndex(m.key.index), hashed)
+}
+
+// keyFromValue encodes a value of the key field's type.
+func (m *model) keyFromValue(kv reflect.Value, hashed bool) (text, seg string, err error) {
+	switch m.key.kind {
+	case kindString:
+		text, seg, err = KeyString(kv.String())
+	case kindInt:
+		text, seg, err = KeyInt(kv.Int())
+	case kindUint:
+		text, seg, err = KeyUint(kv.Uint())
+	case kindText:
+		text, seg, err = KeyText(kv.Interface().(encoding.TextMarshaler))
+	default:
+		return "", "", invalidf("key kind %s", m.key.kind)
+	}
+	if hashed && (err == nil || text != "" && errors.Is(err, ErrInvalid) && checkKeyString(text) == nil) {
+		return text, hashSegment(text), nil
+	}
+	return text, seg, err
+}
+
+// keyArg converts a key passed as any to the key field's type, with a clear
+// error for a wrong type.
+func (m *model) keyArg(key any) (reflect.Value, error) {
+	if key == nil {
+		return reflect.Value{}, invalidf("nil key (the key field %s is %s)", m.key.name, m.key.typ)
+	}
+	v := reflect.ValueOf(key)
+	ft := m.key.typ
+	if v.Type() == ft {
+		return v, nil
+	}
+	if v.Kind() == reflect.Pointer && v.Type().Elem() == ft && !v.IsNil() {
+		return v.Elem(), nil
+	}
+	switch m.key.kind {
+	case kindString:
+		if v.Kind() == reflect.String {
+			return v.Convert(ft), nil
+		}
+	case kindInt, kindUint:
+		if out, ok := convertInteger(v, ft); ok {
+			return out, nil
+		}
+		if isInteger(v.Kind()) {
+			return reflect.Value{}, invalidf("key %v does not fit the key field %s of type %s", key, m.key.name, ft)
+		}
+	}
+	return reflect.Value{}, invalidf("key of type %T, want %s (the type of the key field %s)", key, ft, m.key.name)
+}
+
+func isInteger(k reflect.Kind) bool {
+	return k >= reflect.Int && k <= reflect.Uintptr
+}
+
+// convertInteger converts an integer value to integer type t if it fits.
+func convertInteger(v reflect.Value, t reflect.Type) (reflect.Value, bool) {
+	out := reflect.New(t).Elem()
+	switch {
+	case v.Kind() >= reflect.Int && v.Kind() <= reflect.Int64:
+		i := v.Int()
+		switch {
+		case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
+			if out.OverflowInt(i) {
+				return out, false
+			}
+			out.SetInt(i)
+		case t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uintptr:
+			if i < 0 || out.OverflowUint(uint64(i)) {
+				return out, false
+			}
+			out.SetUint(uint64(i))
+		default:
+			return out, false
+		}
+	case v.Kind() >= reflect.Uint && v.Kind() <= reflect.Uintptr:
+		u := v.Uint()
+		switch {
+		case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
+			if u > 1<<63-1 || out.OverflowInt(int64(u)) {
+				return out, false
+			}
+			out.SetInt(int64(u))
+		case t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uintptr:
+			if out.OverflowUint(u) {
+				return out, false
+			}
+			out.SetUint(u)
+		default:
+			return out, false
+		}
+	default:
+		return out, false
+	}
+	return out, true
+}
+
+// valueArg converts a query value to index ix's field type.
+func (ix *indexDef) valueArg(value any) (reflect.Value, error) {
+	if value == nil {
+		return reflect.Value{}, invalidf("nil value for field %s (type %s)", ix.name, ix.typ)
+	}
+	v := reflect.ValueOf(value)
+	ft := ix.typ
+	if v.Type() == ft {
+		return v, nil
+	}
+	if v.Kind() == reflect.Pointer && v.Type().Elem() == ft && !v.IsNil() {
+		return v.Elem(), nil
+	}
+	switch ix.kind {
+	case kindString:
+		if v.Kind() == reflect.String {
+			return v.Convert(ft), nil
+		}
+	case kindBool:
+		if v.Kind() == reflect.Bool {
+			return v.Convert(ft), nil
+		}
+	case kindInt, kindUint:
+		if out, ok := convertInteger(v, ft); ok {
+			return out, nil
+		}
+		if isInteger(v.Kind()) {
+			return reflect.Value{}, invalidf("value %v does not fit field %s of type %s", value, ix.name, ft)
+		}
+	case kindFloat:
+		if v.Kind() == reflect.Float32 || v.Kind() == reflect.Float64 {
+			return v.Convert(ft), nil
+		}
+		if isInteger(v.Kind()) {
+			return v.Convert(ft), nil
+		}
+	}
+	return reflect.Value{}, invalidf("value of type %T for field %s, want %s", value, ix.name, ft)
+}
+
+// segment returns the index segment of field value fv, or "" if the index
+// is sparse and fv is its zero value.
+func (ix *indexDef) segment(fv reflect.Value) (string, error) {
+	if ix.sparse && fv.IsZero() {
+		return "", nil
+	}
+	seg, err := indexSegment(ix.kind, fv)
+	if err != nil {
+		return "", fmt.Errorf("field %s: %w", ix.name, err)
+	}
+	return seg, nil
+}
+
+// orderedBytes returns the full order-preserving bytes of field value fv,
+// for exact range checks on values too long for an index segment.
+func orderedBytes(k valueKind, fv reflect.Value) ([]byte, error) {
+	switch k {
+	case kindString:
+		return []byte(fv.String()), nil
+	case kindText:
+		b, err := fv.Interface().(encoding.TextMarshaler).MarshalText()
+		if err != nil {
+			return nil, invalidf("MarshalText: %v", err)
+		}
+		return b, nil
+	}
+	seg, err := indexSegment(k, fv)
+	if err != nil {
+		return nil, err
+	}
+	b, _, err := decodeValue(seg)
+	return b, err
+}

@@ -1,0 +1,478 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"iter"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/nodb-go/nodb/repo/object"
+)
+
+// Queries list index entries (or records) with LIST and fetch the records
+// they name with GETs issued in parallel, at most Options.Concurrency at
+// once, yielding results in listing order. Every hit is verified against the
+// record it names, so leftovers of interrupted writes are never returned.
+//
+// The sequences returned by All, Find and Range can be ranged over more than
+// once; each range queries afresh. On a failure they yield the error once and
+// stop. Breaking out of a loop early cancels the requests in flight; up to
+// Options.Concurrency records beyond the last one yielded may have been
+// fetched.
+
+// Page is one page of results of a paged query.
+type Page[T any] struct {
+	// Items are the results, in the query's order.
+	Items []T
+	// Next is an opaque cursor for the following page, or "" when there are
+	// no more results. A non-empty Next may lead to an empty last page.
+	Next string
+}
+
+func fieldValue[T any](v *T, ix *indexDef) reflect.Value {
+	return reflect.ValueOf(v).Elem().FieldByIndex(ix.index)
+}
+
+// index returns the index on field, or an error naming what is wrong.
+func (r *Repo[T]) index(field string) (*indexDef, error) {
+	i, ok := r.m.byField[field]
+	if !ok {
+		if _, ok := r.m.typ.FieldByName(field); ok || field == r.m.key.name {
+			return nil, invalidf("field %s of model %s is not indexed (tag it nodb:\"index\" or nodb:\"unique\")", field, r.m.name)
+		}
+		return nil, invalidf("model %s has no field %s", r.m.name, field)
+	}
+	return &r.m.indexes[i], nil
+}
+
+// eqSegment returns the index segment of a query value.
+func (r *Repo[T]) eqSegment(ix *indexDef, value any) (string, reflect.Value, error) {
+	fv, err := ix.valueArg(value)
+	if err != nil {
+		return "", fv, err
+	}
+	if ix.sparse && fv.IsZero() {
+		return "", fv, invalidf("index %s is omitempty: zero values are not indexed, so they cannot be queried", ix.name)
+	}
+	seg, err := ix.segment(fv)
+	if err != nil {
+		return "", fv, invalidf("%v", err)
+	}
+	return seg, fv, nil
+}
+
+// query is a prepared LIST over index entries or records.
+type query[T any] struct {
+	op         string
+	prefix     string // what to list
+	startAfter string
+	// stop reports, for a listed key (after prefix), that the scan is past
+	// its end.
+	stop func(rest string) bool
+	// seg returns the record segment a listed key names.
+	seg func(rest string) string
+	// keep verifies a fetched record.
+	keep func(v *T) (bool, error)
+	// fingerprint ties cursors to the query.
+	fingerprint string
+}
+
+// Find returns the records whose field equals value, in key order. field is
+// a Go field name tagged index or unique. It costs ceil(entries/1000) LIST
+// requests and one GET per result.
+func (r *Repo[T]) Find(ctx context.Context, field string, value any) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		q, err := r.findQuery(ctx, field, value)
+		if err != nil {
+			var zero T
+			yield(zero, wrapErr("Find", r.m.name, "", err))
+			return
+		}
+		r.run(ctx, q, "", 0, r.o.Concurrency, func(v T, _ string) bool { return yield(v, nil) }, func(err error) { var zero T; yield(zero, err) })
+	}
+}
+
+// FindPage returns up to limit results of Find, starting after cursor ("" for
+// the first page), and the cursor of the next page.
+func (r *Repo[T]) FindPage(ctx context.Context, field string, value any, cursor string, limit int) (Page[T], error) {
+	q, err := r.findQuery(ctx, field, value)
+	if err != nil {
+		return Page[T]{}, wrapErr("FindPage", r.m.name, "", err)
+	}
+	q.op = "FindPage"
+	return r.page(ctx, q, cursor, limit)
+}
+
+func (r *Repo[T]) findQuery(ctx context.Context, field string, value any) (*query[T], error) {
+	ix, err := r.index(field)
+	if err != nil {
+		return nil, err
+	}
+	vseg, _, err := r.eqSegment(ix, value)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.ready(ctx, ix); err != nil {
+		return nil, err
+	}
+	pos := r.m.byField[ix.name]
+	return &query[T]{
+		op:     "Find",
+		prefix: r.base + "i/" + ix.name + "/" + vseg + "/",
+		seg:    func(rest string) string { return rest },
+		keep: func(v *T) (bool, error) {
+			segs, err := r.indexOf(v, nil)
+			return err == nil && segs[pos] == vseg, err
+		},
+		fingerprint: "find/" + ix.name + "/" + vseg,
+	}, nil
+}
+
+// Range returns the records whose field lies between lo and hi inclusive, in
+// the order of the field's values, then of keys. field is a Go field name
+// tagged index or unique, of an ordered kind (not bool). It costs
+// ceil(entries/1000) LIST requests and one GET per result. Strings order by
+// their bytes; strings (and TextMarshaler texts) longer than 160 bytes are
+// ordered by their first 160 bytes only, though membership is exact.
+func (r *Repo[T]) Range(ctx context.Context, field string, lo, hi any) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		q, err := r.rangeQuery(ctx, field, lo, hi)
+		if err != nil {
+			var zero T
+			yield(zero, wrapErr("Range", r.m.name, "", err))
+			return
+		}
+		r.run(ctx, q, "", 0, r.o.Concurrency, func(v T, _ string) bool { return yield(v, nil) }, func(err error) { var zero T; yield(zero, err) })
+	}
+}
+
+// RangePage returns up to limit results of Range, starting after cursor (""
+// for the first page), and the cursor of the next page.
+func (r *Repo[T]) RangePage(ctx context.Context, field string, lo, hi any, cursor string, limit int) (Page[T], error) {
+	q, err := r.rangeQuery(ctx, field, lo, hi)
+	if err != nil {
+		return Page[T]{}, wrapErr("RangePage", r.m.name, "", err)
+	}
+	q.op = "RangePage"
+	return r.page(ctx, q, cursor, limit)
+}
+
+func (r *Repo[T]) rangeQuery(ctx context.Context, field string, lo, hi any) (*query[T], error) {
+	ix, err := r.index(field)
+	if err != nil {
+		return nil, err
+	}
+	if !ix.kind.ordered() {
+		return nil, invalidf("field %s is a %s: Range needs an ordered kind (use Find)", ix.name, ix.kind)
+	}
+	bound := func(x any) ([]byte, error) {
+		fv, err := ix.valueArg(x)
+		if err != nil {
+			return nil, err
+		}
+		return orderedBytes(ix.kind, fv)
+	}
+	loB, err := bound(lo)
+	if err != nil {
+		return nil, err
+	}
+	hiB, err := bound(hi)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.ready(ctx, ix); err != nil {
+		return nil, err
+	}
+	var start strings.Builder
+	start.WriteByte('v')
+	lexEncode(&start, loB[:min(len(loB), longPrefix)])
+	prefix := r.base + "i/" + ix.name + "/"
+	empty := bytes.Compare(loB, hiB) > 0
+	sum := sha256.Sum256(append(append(append([]byte(nil), loB...), 0), hiB...))
+	return &query[T]{
+		op:         "Range",
+		prefix:     prefix,
+		startAfter: prefix + start.String(),
+		stop: func(rest string) bool {
+			if empty {
+				return true
+			}
+			vseg, _, _ := strings.Cut(rest, "/")
+			b, _, err := decodeValue(vseg)
+			return err == nil && bytes.Compare(b, hiB) > 0
+		},
+		seg: func(rest string) string {
+			_, seg, _ := strings.Cut(rest, "/")
+			return seg
+		},
+		keep: func(v *T) (bool, error) {
+			fv := fieldValue(v, ix)
+			if ix.sparse && fv.IsZero() {
+				return false, nil
+			}
+			b, err := orderedBytes(ix.kind, fv)
+			if err != nil {
+				return false, err
+			}
+			return bytes.Compare(b, loB) >= 0 && bytes.Compare(b, hiB) <= 0, nil
+		},
+		fingerprint: "range/" + ix.name + "/" + hex.EncodeToString(sum[:8]),
+	}, nil
+}
+
+// All returns every record of the model in key order (digest order with
+// HashKeys). It costs ceil(records/1000) LIST requests and one GET per record.
+func (r *Repo[T]) All(ctx context.Context) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		r.run(ctx, r.allQuery(), "", 0, r.o.Concurrency, func(v T, _ string) bool { return yield(v, nil) }, func(err error) { var zero T; yield(zero, err) })
+	}
+}
+
+// AllPage returns up to limit records in key order, starting after cursor
+// ("" for the first page), and the cursor of the next page.
+func (r *Repo[T]) AllPage(ctx context.Context, cursor string, limit int) (Page[T], error) {
+	q := r.allQuery()
+	q.op = "AllPage"
+	return r.page(ctx, q, cursor, limit)
+}
+
+func (r *Repo[T]) allQuery() *query[T] {
+	return &query[T]{
+		op:          "All",
+		prefix:      r.base + "r/",
+		seg:         func(rest string) string { return rest },
+		fingerprint: "all",
+	}
+}
+
+// Count returns the number of records, from LIST requests alone
+// (ceil(records/1000) of them).
+func (r *Repo[T]) Count(ctx context.Context) (int, error) {
+	n := 0
+	for _, err := range object.All(ctx, r.st, r.base+"r/", "", 0) {
+		if err != nil {
+			return 0, wrapErr("Count", r.m.name, "", err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// CountBy returns the number of index entries for field == value, from LIST
+// requests alone. It equals the number of matching records unless a writer
+// died mid-write and left an entry behind that Check has not removed yet;
+// use Find to count exactly.
+func (r *Repo[T]) CountBy(ctx context.Context, field string, value any) (int, error) {
+	q, err := r.findQuery(ctx, field, value)
+	if err != nil {
+		return 0, wrapErr("CountBy", r.m.name, "", err)
+	}
+	n := 0
+	for _, err := range object.All(ctx, r.st, q.prefix, "", 0) {
+		if err != nil {
+			return 0, wrapErr("CountBy", r.m.name, "", err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// GetBy returns the record whose unique field equals value. It costs two
+// GET requests: the claim on the value, then the record it names. No record
+// holding the value is an error for which errors.Is(err, ErrNotFound) holds.
+func (r *Repo[T]) GetBy(ctx context.Context, field string, value any) (T, error) {
+	var zero T
+	ix, err := r.index(field)
+	if err != nil {
+		return zero, wrapErr("GetBy", r.m.name, "", err)
+	}
+	if !ix.unique {
+		return zero, wrapErr("GetBy", r.m.name, "", invalidf("field %s is not unique: GetBy needs nodb:\"unique\" (use Find)", ix.name))
+	}
+	vseg, fv, err := r.eqSegment(ix, value)
+	if err != nil {
+		return zero, wrapErr("GetBy", r.m.name, "", err)
+	}
+	if err := r.ready(ctx, ix); err != nil {
+		return zero, wrapErr("GetBy", r.m.name, "", err)
+	}
+	notFound := errorf(ErrNotFound, "no record has %s %s", ix.name, showValue(fv))
+	obj, err := r.st.Get(ctx, r.claimName(ix.name, vseg), object.GetOptions{})
+	if errors.Is(err, object.ErrNotFound) {
+		return zero, wrapErr("GetBy", r.m.name, "", notFound)
+	}
+	if err != nil {
+		return zero, wrapErr("GetBy", r.m.name, "", err)
+	}
+	var owner claimBody
+	if json.Unmarshal(obj.Body, &owner) != nil || owner.Seg == "" {
+		return zero, wrapErr("GetBy", r.m.name, "", notFound)
+	}
+	v, _, _, err := r.load(ctx, owner.Seg)
+	if errors.Is(err, object.ErrNotFound) {
+		return zero, wrapErr("GetBy", r.m.name, "", notFound)
+	}
+	if err != nil {
+		return zero, wrapErr("GetBy", r.m.name, owner.Key, err)
+	}
+	segs, err := r.indexOf(&v, nil)
+	if err != nil {
+		return zero, wrapErr("GetBy", r.m.name, owner.Key, err)
+	}
+	if segs[r.m.byField[ix.name]] != vseg {
+		return zero, wrapErr("GetBy", r.m.name, "", notFound) // a leftover claim
+	}
+	return v, nil
+}
+
+// --- running queries ---
+
+// run lists q from startAfter (or q.startAfter), fetches and verifies the
+// records, and passes them to emit in order with the key they were listed
+// under, until emit returns false, limit results (0: no limit) were emitted,
+// or the listing ends. Errors go to fail.
+func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit, window int, emit func(T, string) bool, fail func(error)) {
+	if startAfter == "" {
+		startAfter = q.startAfter
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	type result struct {
+		v    T
+		key  string
+		ok   bool
+		held bool // holds a slot of sem
+		err  error
+		done chan struct{}
+	}
+	results := make(chan *result, window)
+	sem := make(chan struct{}, window)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		for range results { // let the producer finish
+		}
+		wg.Wait()
+	}()
+
+	go func() {
+		defer close(results)
+		pageSize := 0
+		if limit > 0 {
+			pageSize = min(limit+1, object.MaxPageSize)
+		}
+		for info, err := range object.All(ctx, r.st, q.prefix, startAfter, pageSize) {
+			res := &result{done: make(chan struct{})}
+			if err != nil {
+				res.err = err
+				close(res.done)
+				select {
+				case results <- res:
+				case <-ctx.Done():
+				}
+				return
+			}
+			rest := info.Key[len(q.prefix):]
+			if q.stop != nil && q.stop(rest) {
+				return
+			}
+			res.key = info.Key
+			select {
+			case sem <- struct{}{}:
+				res.held = true
+			case <-ctx.Done():
+				return
+			}
+			wg.Add(1)
+			go func(seg string) {
+				defer wg.Done()
+				defer close(res.done)
+				v, _, _, err := r.load(ctx, seg)
+				switch {
+				case errors.Is(err, object.ErrNotFound):
+				case err != nil:
+					res.err = err
+				case q.keep == nil:
+					res.v, res.ok = v, true
+				default:
+					res.ok, res.err = q.keep(&v)
+					res.v = v
+				}
+			}(q.seg(rest))
+			select {
+			case results <- res:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	n := 0
+	for res := range results {
+		<-res.done
+		if res.held {
+			<-sem
+		}
+		if res.err != nil {
+			if ctx.Err() == nil || errors.Is(res.err, context.Canceled) || errors.Is(res.err, context.DeadlineExceeded) {
+				fail(wrapErr(q.op, r.m.name, "", res.err))
+			}
+			return
+		}
+		if !res.ok {
+			continue
+		}
+		if !emit(res.v, res.key) {
+			return
+		}
+		if n++; limit > 0 && n >= limit {
+			return
+		}
+	}
+}
+
+type cursorData struct {
+	After string `json:"a"`
+	Query string `json:"q"`
+}
+
+// page runs q for one page.
+func (r *Repo[T]) page(ctx context.Context, q *query[T], cursor string, limit int) (Page[T], error) {
+	if limit <= 0 {
+		return Page[T]{}, wrapErr(q.op, r.m.name, "", invalidf("limit %d: want a positive page size", limit))
+	}
+	startAfter := ""
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		var c cursorData
+		if err == nil {
+			err = json.Unmarshal(raw, &c)
+		}
+		if err != nil || c.Query != q.fingerprint || !strings.HasPrefix(c.After, q.prefix) {
+			return Page[T]{}, wrapErr(q.op, r.m.name, "", invalidf("cursor %.20q... is not a cursor of this query", cursor))
+		}
+		startAfter = c.After
+	}
+	var p Page[T]
+	var last string
+	var failed error
+	r.run(ctx, q, startAfter, limit, min(limit, r.o.Concurrency), func(v T, key string) bool {
+		p.Items = append(p.Items, v)
+		last = key
+		return true
+	}, func(err error) { failed = err })
+	if failed != nil {
+		return Page[T]{}, failed
+	}
+	if len(p.Items) == limit {
+		b, _ := json.Marshal(cursorData{After: last, Query: q.fingerprint})
+		p.Next = base64.RawURLEncoding.EncodeToString(b)
+	}
+	return p, nil
+}

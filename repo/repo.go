@@ -1,0 +1,480 @@
+package repo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"math/big"
+	mrand "math/rand/v2"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nodb-go/nodb/repo/object"
+)
+
+// Repo stores values of the struct type T in an object.Store. It is safe for
+// concurrent use; several Repos, in one process or many, may share a store.
+type Repo[T any] struct {
+	st   object.Store
+	m    *model
+	o    Options
+	base string // "<prefix><model>/"
+
+	keyOf   func(v *T) (text, seg string, err error)
+	indexOf func(v *T, dst []string) ([]string, error)
+
+	cache stateCache
+	skew  atomic.Int64 // store clock minus local clock, in ns
+
+	attachMu sync.Mutex
+	man      *manifest // nil until attached
+}
+
+// Record is a value with its metadata.
+type Record[T any] struct {
+	// Value is the stored value.
+	Value T
+	// Version identifies this state of the record; pass it to Replace.
+	Version string
+	// Created is when the record was first written, Updated when it was last
+	// written (the writer's clock, UTC).
+	Created, Updated time.Time
+	// Schema is the Options.SchemaVersion of the writer.
+	Schema int
+}
+
+var modelNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+
+// New returns a Repo for T over st. It validates T's tags: an invalid model
+// is an error wrapping ErrInvalid that names the type, the field and the
+// problem. New does no I/O.
+func New[T any](st object.Store, opts ...func(*Options)) (*Repo[T], error) {
+	t := reflect.TypeFor[T]()
+	if st == nil {
+		return nil, invalidf("New[%s]: nil store", t)
+	}
+	m, err := parseModel(t)
+	if err != nil {
+		return nil, err
+	}
+	var o Options
+	for _, f := range opts {
+		f(&o)
+	}
+	o.fill()
+	name := o.Model
+	if name == "" {
+		name = t.Name()
+	}
+	if !modelNameRE.MatchString(name) || name == "." || name == ".." {
+		return nil, invalidf("model name %q: use 1 to 100 letters, digits, '-', '.' or '_'", name)
+	}
+	mm := *m
+	mm.name = name
+	prefix := o.Prefix
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	if prefix != "" {
+		if err := object.CheckKey(prefix + "x"); err != nil {
+			return nil, invalidf("prefix %q: %v", o.Prefix, err)
+		}
+	}
+	r := &Repo[T]{st: st, m: &mm, o: o, base: prefix + name + "/"}
+	r.keyOf = r.reflectKeyOf
+	r.indexOf = r.reflectIndexOf
+	if o.schema != nil {
+		s, ok := o.schema.(*Schema[T])
+		if !ok {
+			return nil, invalidf("New[%s]: schema is for another type (%T)", t, o.schema)
+		}
+		if err := s.check(r.m); err != nil {
+			return nil, err
+		}
+		r.keyOf = func(v *T) (string, string, error) {
+			text, seg, err := s.KeyOf(v)
+			if err != nil {
+				return text, seg, err
+			}
+			if r.o.HashKeys {
+				return text, hashSegment(text), nil
+			}
+			return text, seg, nil
+		}
+		r.indexOf = s.IndexOf
+	}
+	return r, nil
+}
+
+// Model returns the model's name in the store.
+func (r *Repo[T]) Model() string { return r.m.name }
+
+func (r *Repo[T]) reflectKeyOf(v *T) (string, string, error) {
+	return r.m.keyOf(reflect.ValueOf(v).Elem(), r.o.HashKeys)
+}
+
+func (r *Repo[T]) reflectIndexOf(v *T, dst []string) ([]string, error) {
+	rv := reflect.ValueOf(v).Elem()
+	for i := range r.m.indexes {
+		ix := &r.m.indexes[i]
+		s, err := ix.segment(rv.FieldByIndex(ix.index))
+		if err != nil {
+			return nil, invalidf("%v", err)
+		}
+		dst = append(dst, s)
+	}
+	return dst, nil
+}
+
+// keySeg converts a key argument to its text and record segment.
+func (r *Repo[T]) keySeg(key any) (string, string, error) {
+	kv, err := r.m.keyArg(key)
+	if err != nil {
+		return "", "", err
+	}
+	return r.m.keyFromValue(kv, r.o.HashKeys)
+}
+
+// keyText is a best-effort text of a key argument for error messages.
+func keyText(key any) string {
+	switch k := key.(type) {
+	case string:
+		return k
+	case nil:
+		return ""
+	}
+	return strings.TrimSpace(strings.Trim(strings.TrimSpace(sprint(key)), "{}"))
+}
+
+func (r *Repo[T]) recordName(seg string) string { return r.base + "r/" + seg }
+
+// --- reading ---
+
+// load reads the record with segment seg.
+func (r *Repo[T]) load(ctx context.Context, seg string) (T, *recState, *envelope, error) {
+	var zero T
+	obj, err := r.st.Get(ctx, r.recordName(seg), object.GetOptions{})
+	if err != nil {
+		return zero, nil, nil, err
+	}
+	env, err := decodeEnvelope(obj.Body)
+	if err != nil {
+		return zero, nil, nil, errorf(ErrCorrupt, "record %s: %v", obj.Key, err)
+	}
+	v, err := r.decodeValue(env, obj.Key)
+	if err != nil {
+		return zero, nil, nil, err
+	}
+	st := &recState{version: obj.Version, created: env.Created, updated: env.Updated, schema: env.Schema, index: env.Index}
+	r.cache.put(seg, st)
+	return v, st, env, nil
+}
+
+// Get returns the value stored under key. A missing key is an error for
+// which errors.Is(err, ErrNotFound) holds. Get makes one GET request.
+func (r *Repo[T]) Get(ctx context.Context, key any) (T, error) {
+	rec, err := r.getRecord(ctx, "Get", key)
+	return rec.Value, err
+}
+
+// GetRecord returns the value stored under key with its version and times.
+func (r *Repo[T]) GetRecord(ctx context.Context, key any) (Record[T], error) {
+	return r.getRecord(ctx, "GetRecord", key)
+}
+
+func (r *Repo[T]) getRecord(ctx context.Context, op string, key any) (Record[T], error) {
+	text, seg, err := r.keySeg(key)
+	if err != nil {
+		return Record[T]{}, wrapErr(op, r.m.name, keyText(key), err)
+	}
+	v, st, _, err := r.load(ctx, seg)
+	if err != nil {
+		return Record[T]{}, wrapErr(op, r.m.name, text, err)
+	}
+	return Record[T]{Value: v, Version: st.version, Created: st.created, Updated: st.updated, Schema: st.schema}, nil
+}
+
+// --- writing ---
+
+// Create stores v, which must not exist yet: if a record with v's key
+// exists, Create fails with an error for which errors.Is(err, ErrExists)
+// holds. With k indexed fields and u unique ones (u counted in k), Create
+// makes k+u+1 PUT requests in two rounds: index entries and unique claims in
+// parallel, then the record.
+func (r *Repo[T]) Create(ctx context.Context, v T) error {
+	text, seg, err := r.keyOf(&v)
+	if err != nil {
+		return wrapErr("Create", r.m.name, text, err)
+	}
+	if err := r.attachForWrite(ctx); err != nil {
+		return wrapErr("Create", r.m.name, text, err)
+	}
+	for attempt := 0; ; attempt++ {
+		_, err = r.commit(ctx, &v, text, seg, nil)
+		if errors.Is(err, object.ErrConflict) && attempt < r.o.MaxRetries {
+			r.backoff(ctx, attempt)
+			continue
+		}
+		if errors.Is(err, errStaleBase) {
+			err = ErrExists
+		}
+		return wrapErr("Create", r.m.name, text, err)
+	}
+}
+
+// Put stores v, creating the record or replacing it whatever its version
+// (an upsert; Created is kept). It reads the current record first unless it
+// knows its version from an earlier call on this Repo; a new record costs
+// one GET and the writes of Create.
+func (r *Repo[T]) Put(ctx context.Context, v T) error {
+	text, seg, err := r.keyOf(&v)
+	if err != nil {
+		return wrapErr("Put", r.m.name, text, err)
+	}
+	if err := r.attachForWrite(ctx); err != nil {
+		return wrapErr("Put", r.m.name, text, err)
+	}
+	for attempt := 0; ; attempt++ {
+		cur, ok := r.cache.get(seg)
+		if !ok {
+			cur, err = r.current(ctx, seg)
+			if err != nil {
+				return wrapErr("Put", r.m.name, text, err)
+			}
+		}
+		_, err = r.commit(ctx, &v, text, seg, cur)
+		if retryable(err) && attempt < r.o.MaxRetries {
+			r.cache.drop(seg)
+			if ok { // the cached version was stale: try again at once
+				continue
+			}
+			r.backoff(ctx, attempt)
+			continue
+		}
+		return wrapErr("Put", r.m.name, text, err)
+	}
+}
+
+// Replace stores v only if the record's current version is version (from
+// GetRecord). If the record changed since, Replace fails with an error for
+// which errors.Is(err, ErrConflict) holds and stores nothing; if it was
+// deleted, with ErrNotFound. When this Repo read or wrote that version and
+// no indexed value changed, Replace makes exactly one PUT request.
+func (r *Repo[T]) Replace(ctx context.Context, v T, version string) error {
+	text, seg, err := r.keyOf(&v)
+	if err != nil {
+		return wrapErr("Replace", r.m.name, text, err)
+	}
+	if version == "" {
+		return wrapErr("Replace", r.m.name, text, invalidf("empty version (use Put to write whatever the version)"))
+	}
+	if err := r.attachForWrite(ctx); err != nil {
+		return wrapErr("Replace", r.m.name, text, err)
+	}
+	cur, ok := r.cache.get(seg)
+	if !ok || cur.version != version {
+		cur, err = r.current(ctx, seg)
+		if err != nil {
+			return wrapErr("Replace", r.m.name, text, err)
+		}
+		if cur == nil {
+			return wrapErr("Replace", r.m.name, text, ErrNotFound)
+		}
+		if cur.version != version {
+			return wrapErr("Replace", r.m.name, text, errorf(ErrConflict, "version conflict: the record is at version %s, not %s", cur.version, version))
+		}
+	}
+	if _, err = r.commit(ctx, &v, text, seg, cur); err != nil {
+		r.cache.drop(seg)
+		switch {
+		case errors.Is(err, errStaleBase) && errors.Is(err, object.ErrNotFound):
+			err = errorf(ErrNotFound, "not found (deleted since version %s)", version)
+		case errors.Is(err, errStaleBase):
+			err = errorf(ErrConflict, "version conflict: the record changed since version %s", version)
+		}
+	}
+	return wrapErr("Replace", r.m.name, text, err)
+}
+
+// Update reads the record under key, calls fn on a copy of its value and
+// writes the result back if the record did not change meanwhile; if it did,
+// Update reads it again and calls fn again, with jittered backoff, up to
+// Options.MaxRetries times. fn must not change the key. If fn returns an
+// error, Update returns it and writes nothing. Update returns the value it
+// stored. Without index changes it costs one GET and one PUT.
+func (r *Repo[T]) Update(ctx context.Context, key any, fn func(*T) error) (T, error) {
+	var zero T
+	text, seg, err := r.keySeg(key)
+	if err != nil {
+		return zero, wrapErr("Update", r.m.name, keyText(key), err)
+	}
+	if err := r.attachForWrite(ctx); err != nil {
+		return zero, wrapErr("Update", r.m.name, text, err)
+	}
+	for attempt := 0; ; attempt++ {
+		v, cur, _, err := r.load(ctx, seg)
+		if err != nil {
+			return zero, wrapErr("Update", r.m.name, text, err)
+		}
+		if err := fn(&v); err != nil {
+			return zero, err
+		}
+		t2, seg2, err := r.keyOf(&v)
+		if err != nil {
+			return zero, wrapErr("Update", r.m.name, text, err)
+		}
+		if seg2 != seg {
+			return zero, wrapErr("Update", r.m.name, text, invalidf("fn changed the key to %q", t2))
+		}
+		_, err = r.commit(ctx, &v, text, seg, cur)
+		if retryable(err) && attempt < r.o.MaxRetries {
+			r.cache.drop(seg)
+			r.backoff(ctx, attempt)
+			continue
+		}
+		if err != nil {
+			return zero, wrapErr("Update", r.m.name, text, err)
+		}
+		return v, nil
+	}
+}
+
+// Delete removes the record under key and its index entries. A missing key
+// is an error for which errors.Is(err, ErrNotFound) holds.
+func (r *Repo[T]) Delete(ctx context.Context, key any) error {
+	text, seg, err := r.keySeg(key)
+	if err != nil {
+		return wrapErr("Delete", r.m.name, keyText(key), err)
+	}
+	condDelete := r.st.Capabilities().ConditionalDelete
+	for attempt := 0; ; attempt++ {
+		cur, ok := r.cache.get(seg)
+		if !ok || !condDelete {
+			cur, err = r.current(ctx, seg)
+			if err != nil {
+				return wrapErr("Delete", r.m.name, text, err)
+			}
+			if cur == nil {
+				return wrapErr("Delete", r.m.name, text, ErrNotFound)
+			}
+		}
+		var opts object.DeleteOptions
+		if condDelete {
+			opts.IfMatch = cur.version
+		}
+		err = r.st.Delete(ctx, r.recordName(seg), opts)
+		r.cache.drop(seg)
+		if err != nil {
+			stale := errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConflict) || ok && errors.Is(err, object.ErrNotFound)
+			if stale && attempt < r.o.MaxRetries {
+				if !ok {
+					r.backoff(ctx, attempt)
+				}
+				continue
+			}
+			return wrapErr("Delete", r.m.name, text, err)
+		}
+		r.removeStale(ctx, seg, cur.index, nil)
+		return nil
+	}
+}
+
+// current returns the record's state, or nil if it does not exist.
+func (r *Repo[T]) current(ctx context.Context, seg string) (*recState, error) {
+	obj, err := r.st.Get(ctx, r.recordName(seg), object.GetOptions{})
+	if errors.Is(err, object.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	env, err := decodeEnvelope(obj.Body)
+	if err != nil {
+		return nil, errorf(ErrCorrupt, "record %s: %v", obj.Key, err)
+	}
+	st := &recState{version: obj.Version, created: env.Created, updated: env.Updated, schema: env.Schema, index: env.Index}
+	r.cache.put(seg, st)
+	return st, nil
+}
+
+// retryable reports whether a commit failed because the record changed
+// under it (or the store asked for a retry).
+func retryable(err error) bool {
+	return errors.Is(err, ErrConflict) || errors.Is(err, object.ErrConflict) || errors.Is(err, errStaleBase)
+}
+
+// backoff sleeps a jittered, exponentially growing time, or until ctx is done.
+func (r *Repo[T]) backoff(ctx context.Context, attempt int) {
+	d := time.Millisecond << min(attempt, 7) // up to 128 ms
+	d = time.Duration(mrand.Int64N(int64(d))) + time.Millisecond
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// newWriteID returns a random id naming one write.
+func newWriteID() string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		n, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+		return n.String()
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// --- the state cache ---
+
+// recState is what a writer must know about a record's current state.
+type recState struct {
+	version string
+	created time.Time
+	updated time.Time
+	schema  int
+	index   map[string]ixState
+}
+
+// stateCache remembers the last state this Repo saw of each record, so that
+// Replace with a known version and Put of a known record need no GET. A
+// stale entry only costs a failed conditional write and a retry.
+type stateCache struct {
+	mu sync.Mutex
+	m  map[string]*recState
+}
+
+const stateCacheSize = 4096
+
+func (c *stateCache) get(seg string) (*recState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.m[seg]
+	return st, ok
+}
+
+func (c *stateCache) put(seg string, st *recState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]*recState)
+	}
+	if len(c.m) >= stateCacheSize {
+		for k := range c.m { // evict an arbitrary entry
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[seg] = st
+}
+
+func (c *stateCache) drop(seg string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, seg)
+}

@@ -1,0 +1,336 @@
+package repo
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/nodb-go/nodb/repo/object"
+)
+
+// The write protocol (see DESIGN.md "Writes"). Invariant: a query never
+// misses a committed record and never returns a record that does not match.
+//
+//  1. Index entries and unique claims for values the record does not hold
+//     yet are written first, in parallel.
+//  2. The record is written with If-None-Match "*" (new) or If-Match on the
+//     version the writer read: this PUT is the commit point.
+//  3. Entries and claims of values the record no longer holds are deleted,
+//     each with If-Match on the version recorded when it was written, so a
+//     delayed cleanup can never remove an entry that a later write of the
+//     same value put back (the A -> B -> A case).
+//
+// A writer that dies anywhere leaves only entries and claims that no
+// committed record backs; readers verify every hit against the record, and
+// Check removes them. A failed commit leaves its entries too: deleting them
+// could remove an entry that a concurrent writer of the same key and value
+// has just committed.
+
+// ixState is what a record remembers of one of its index values: the value
+// segment and the versions of the entry and claim written for it.
+type ixState struct {
+	V string `json:"v"`
+	E string `json:"e,omitempty"`
+	C string `json:"c,omitempty"`
+}
+
+// envelope is the stored form of a record: a JSON document.
+type envelope struct {
+	NoDB    int                `json:"nodb"`
+	Model   string             `json:"model"`
+	Key     string             `json:"key"`
+	Codec   string             `json:"codec"`
+	Schema  int                `json:"schema,omitempty"`
+	Created time.Time          `json:"created"`
+	Updated time.Time          `json:"updated"`
+	Write   string             `json:"write"`
+	Index   map[string]ixState `json:"index,omitempty"`
+	Value   json.RawMessage    `json:"value,omitempty"`
+	Data    []byte             `json:"data,omitempty"`
+
+	gz bool // the body was gzipped
+}
+
+const envelopeVersion = 1
+
+func decodeEnvelope(body []byte) (*envelope, error) {
+	env := new(envelope)
+	if len(body) > 2 && body[0] == 0x1f && body[1] == 0x8b {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %v", err)
+		}
+		body, err = io.ReadAll(zr)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %v", err)
+		}
+		env.gz = true
+	}
+	if err := json.Unmarshal(body, env); err != nil {
+		return nil, fmt.Errorf("not a NoDB record: %v", err)
+	}
+	if env.NoDB != envelopeVersion {
+		return nil, fmt.Errorf("not a NoDB record (format %d)", env.NoDB)
+	}
+	return env, nil
+}
+
+func (env *envelope) encode() ([]byte, error) {
+	b, err := json.Marshal(env)
+	if err != nil || !env.gz {
+		return b, err
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// decodeValue decodes the value held in env.
+func (r *Repo[T]) decodeValue(env *envelope, name string) (T, error) {
+	var v T
+	if env.Codec != r.o.Codec.Name() {
+		return v, errorf(ErrCorrupt, "record %s was written with codec %q, this Repo uses %q (set Options.Codec)", name, env.Codec, r.o.Codec.Name())
+	}
+	data := []byte(env.Value)
+	if env.Value == nil {
+		data = env.Data
+	}
+	if err := r.o.Codec.Unmarshal(data, &v); err != nil {
+		return v, errorf(ErrCorrupt, "record %s: %v", name, err)
+	}
+	return v, nil
+}
+
+// encodeValue encodes v for storage, leaving out nodb:"-" fields.
+func (r *Repo[T]) encodeValue(v *T) ([]byte, error) {
+	if len(r.m.skip) > 0 {
+		c := *v
+		rv := reflect.ValueOf(&c).Elem()
+		for _, idx := range r.m.skip {
+			f := rv.FieldByIndex(idx)
+			f.Set(reflect.Zero(f.Type()))
+		}
+		v = &c
+	}
+	return r.o.Codec.Marshal(v)
+}
+
+// errStaleBase reports that the record was not in the state the write was
+// conditioned on. Create turns it into ErrExists, Replace into ErrConflict;
+// Put and Update retry.
+var errStaleBase = errors.New("record changed since it was read")
+
+// commit writes v as the next state of the record with segment seg, whose
+// current state is cur (nil: it does not exist).
+func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recState) (*recState, error) {
+	segs, err := r.indexOf(v, make([]string, 0, len(r.m.indexes)))
+	if err != nil {
+		return nil, err
+	}
+	data, err := r.encodeValue(v)
+	if err != nil {
+		return nil, invalidf("%s: %v", r.o.Codec.Name(), err)
+	}
+	write := newWriteID()
+	now := time.Now().UTC()
+	env := &envelope{
+		NoDB: envelopeVersion, Model: r.m.name, Key: text, Codec: r.o.Codec.Name(),
+		Schema: r.o.SchemaVersion, Created: now, Updated: now, Write: write, gz: r.o.Compress,
+	}
+	if json.Valid(data) {
+		env.Value = data
+	} else {
+		env.Data = data
+	}
+	base := ""
+	if cur != nil {
+		base = cur.version
+		if !cur.created.IsZero() {
+			env.Created = cur.created
+		}
+	}
+
+	// Round 1: entries and claims for values the record does not hold yet.
+	var (
+		mu    sync.Mutex
+		tasks []func(context.Context) error
+	)
+	if len(segs) > 0 {
+		env.Index = make(map[string]ixState, len(segs))
+	}
+	for i, s := range segs {
+		if s == "" {
+			continue
+		}
+		ix := &r.m.indexes[i]
+		if cur != nil {
+			if old, ok := cur.index[ix.name]; ok && old.V == s {
+				env.Index[ix.name] = old
+				continue
+			}
+		}
+		env.Index[ix.name] = ixState{V: s}
+		name := ix.name
+		tasks = append(tasks, func(ctx context.Context) error {
+			info, err := r.st.Put(ctx, r.entryName(name, s, seg), entryBody(write), object.PutOptions{})
+			if err != nil {
+				return err
+			}
+			r.observeClock(info.LastModified)
+			mu.Lock()
+			st := env.Index[name]
+			st.E = info.Version
+			env.Index[name] = st
+			mu.Unlock()
+			return nil
+		})
+		if ix.unique {
+			fv := reflect.ValueOf(v).Elem().FieldByIndex(ix.index)
+			tasks = append(tasks, func(ctx context.Context) error {
+				ver, err := r.claim(ctx, ix, s, fv, claimBody{Key: text, Seg: seg, Write: write, Base: base, Create: cur == nil})
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				st := env.Index[name]
+				st.C = ver
+				env.Index[name] = st
+				mu.Unlock()
+				return nil
+			})
+		}
+	}
+	if err := r.parallel(ctx, tasks); err != nil {
+		return nil, err
+	}
+
+	// Round 2: the record, the commit point.
+	body, err := env.encode()
+	if err != nil {
+		return nil, invalidf("encoding record: %v", err)
+	}
+	opts := object.PutOptions{IfNoneMatch: "*"}
+	if cur != nil {
+		opts = object.PutOptions{IfMatch: cur.version}
+	}
+	info, err := r.st.Put(ctx, r.recordName(seg), body, opts)
+	if err != nil {
+		if errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrNotFound) && cur != nil {
+			r.cache.drop(seg)
+			return nil, &staleErr{cause: err}
+		}
+		return nil, err
+	}
+	r.observeClock(info.LastModified)
+	next := &recState{version: info.Version, created: env.Created, updated: env.Updated, schema: env.Schema, index: env.Index}
+	r.cache.put(seg, next)
+
+	// Round 3: entries and claims of values the record no longer holds.
+	if cur != nil {
+		r.removeStale(ctx, seg, cur.index, env.Index)
+	}
+	return next, nil
+}
+
+// staleErr wraps errStaleBase and the store's error.
+type staleErr struct{ cause error }
+
+func (e *staleErr) Error() string   { return errStaleBase.Error() }
+func (e *staleErr) Unwrap() []error { return []error{errStaleBase, e.cause} }
+
+// removeStale deletes the entries and claims of old that next no longer
+// holds (all of them when next is nil), each only if it is still the object
+// that was recorded in old. Failures are left for Check.
+func (r *Repo[T]) removeStale(ctx context.Context, seg string, old, next map[string]ixState) {
+	if !r.st.Capabilities().ConditionalDelete {
+		return // without If-Match a delayed delete could remove a live entry
+	}
+	var tasks []func(context.Context) error
+	for name, st := range old {
+		if n, ok := next[name]; ok && n.V == st.V {
+			continue
+		}
+		if st.E != "" {
+			key := r.entryName(name, st.V, seg)
+			ver := st.E
+			tasks = append(tasks, func(ctx context.Context) error {
+				return r.deleteIfMatch(ctx, key, ver)
+			})
+		}
+		if st.C != "" {
+			key := r.claimName(name, st.V)
+			ver := st.C
+			tasks = append(tasks, func(ctx context.Context) error {
+				return r.deleteIfMatch(ctx, key, ver)
+			})
+		}
+	}
+	_ = r.parallel(context.WithoutCancel(ctx), tasks)
+}
+
+func (r *Repo[T]) deleteIfMatch(ctx context.Context, key, version string) error {
+	return r.st.Delete(ctx, key, object.DeleteOptions{IfMatch: version})
+}
+
+func (r *Repo[T]) entryName(index, valueSeg, seg string) string {
+	return r.base + "i/" + index + "/" + valueSeg + "/" + seg
+}
+
+func (r *Repo[T]) claimName(index, valueSeg string) string {
+	return r.base + "u/" + index + "/" + valueSeg
+}
+
+func entryBody(write string) []byte { return []byte(`{"write":"` + write + `"}`) }
+
+// parallel runs tasks with at most Options.Concurrency at once and returns
+// the first error. A single task runs on the caller's goroutine.
+func (r *Repo[T]) parallel(ctx context.Context, tasks []func(context.Context) error) error {
+	switch len(tasks) {
+	case 0:
+		return nil
+	case 1:
+		return tasks[0](ctx)
+	}
+	sem := make(chan struct{}, r.o.Concurrency)
+	errs := make([]error, len(tasks))
+	var wg sync.WaitGroup
+	for i, t := range tasks {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = t(ctx)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// observeClock learns the store's clock from a write's LastModified.
+func (r *Repo[T]) observeClock(t time.Time) {
+	if !t.IsZero() {
+		r.skew.Store(int64(time.Until(t)))
+	}
+}
+
+// storeNow estimates the store's current time.
+func (r *Repo[T]) storeNow() time.Time {
+	return time.Now().Add(time.Duration(r.skew.Load()))
+}
