@@ -1,0 +1,15 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"github.com/nodb-go/nodb/repo/memstore"
+	"github.com/nodb-go/nodb/repo/object"
+	"github.com/nodb-go/nodb/repo/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.RunConformanceTests(t, func(t *testing.T) object.Store {
+		return memstore.New()
+	})
+}
