@@ -1,0 +1,119 @@
+// Package s3store is the [object.Store] on Amazon S3 and S3-compatible
+// servers, built on aws-sdk-go-v2.
+//
+// [Open] wraps a bucket reached through a caller's client (anything that
+// satisfies [Client], normally an *s3.Client); [NewClient] builds such a
+// client from the standard AWS configuration chain; [OpenURL] does both from
+// an s3:// URL, which is what [github.com/nodb-go/nodb/repo.Open] calls.
+//
+// # URLs
+//
+//	s3://bucket/prefix?region=eu-west-1&endpoint=http://127.0.0.1:7070&path_style=true&skip_probe=false
+//
+// The host is the bucket and the path, if any, is the key prefix. Query
+// parameters, all optional; any other parameter is an error:
+//
+//   - region: the AWS region. Default: the configuration chain's region
+//     (AWS_REGION, the profile), or us-east-1 when endpoint is set.
+//   - endpoint: the base URL of an S3-compatible server (http:// or https://).
+//     Default: Amazon S3 for the region.
+//   - path_style: "true" to address the bucket in the path
+//     (http://host/bucket/key) instead of the host name, as most
+//     S3-compatible servers need.
+//   - skip_probe: "true" to skip the conditional-write probe (see below).
+//
+// # Credentials
+//
+// Credentials come from the standard AWS chain ([config.LoadDefaultConfig]):
+// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE and the shared
+// config files, web identity, SSO, the container or EC2 instance role. They
+// never appear in URLs. To use anything else, build an *s3.Client yourself
+// and pass it to [Open].
+//
+// # Keys and prefix
+//
+// With [Options.Prefix] set, every key is stored as prefix + key; a prefix
+// that does not end in "/" gets one ("data" stores key "k" as "data/k").
+// List takes and returns keys without the prefix. Keys are checked with
+// [object.CheckKey] including the prefix, so the prefix counts against the
+// 1024-byte limit. Keys with an empty, "." or ".." segment ("a//b", "/a",
+// "a/", "a/../b") are refused with [object.ErrInvalidKey]: S3 would store
+// them, but servers that keep objects as files resolve them as paths, so
+// "a/../b" would silently become "b". The keys under prefix + "_nodb/" are
+// reserved (see the probe).
+//
+// # Versions
+//
+// A version is the object's ETag without its surrounding quotes. S3 gives
+// the same ETag to the same bytes, so NoDB puts a unique write id in every
+// body it writes conditionally; a version then names one write.
+//
+// # Conditional writes and the probe
+//
+// Put with IfNoneMatch "*" or IfMatch and Delete with IfMatch rely on the
+// server honouring the If-None-Match and If-Match headers. Amazon S3 does;
+// some S3-compatible servers silently ignore them and write anyway, which
+// would break NoDB's unique constraints and optimistic concurrency without
+// a trace. So before its first conditional request a store checks the
+// server once, with seven requests on an object under
+// prefix + "_nodb/probe/<random>": it creates the object with If-None-Match
+// "*", writes it again with If-None-Match "*" and with a stale If-Match
+// (both must fail with 412), overwrites it with the right If-Match, deletes
+// it with a stale If-Match (must fail), then with the right one, then once
+// more (S3 says 404).
+//
+// If the server ignored a condition on PutObject, every conditional Put and
+// Delete fails with an error wrapping [object.ErrUnsupported] that names the
+// server; if only DeleteObject ignored If-Match, conditional Deletes fail
+// that way and Capabilities reports ConditionalDelete false from then on.
+// Unconditional operations keep working. If the server does not say 404 to
+// a conditional delete of a missing key (versitygw says 204), conditional
+// Deletes send a HEAD first, so that a missing key still gives
+// [object.ErrNotFound]. If the probe itself fails (network, throttling,
+// cancelled context), the failing call returns that error and the next
+// conditional call probes again.
+//
+// [Options.SkipProbe] (URL skip_probe=true) skips the probe for servers
+// known to be good, such as Amazon S3 general purpose buckets, and assumes
+// S3's behaviour.
+//
+// # Retried writes
+//
+// The SDK retries a request whose response was lost. If the first attempt of
+// a conditional Put landed, the retry fails its own condition (412). When a
+// conditional Put fails that way after more than one attempt, the store reads
+// the object back and, if its body is exactly the bytes it sent, reports
+// success with that object's version. This is sound because NoDB puts a
+// unique write id in every conditionally written body: equal bytes mean our
+// own write. Likewise a conditional Delete that was retried and finds the
+// key gone reports success. The attempt count is observed through a
+// middleware added per call, so it works with an *s3.Client; a [Client] that
+// ignores per-call options never triggers the read-back.
+//
+// # Directory buckets
+//
+// S3 Express One Zone directory buckets (names ending in "--x-s3") are not
+// supported: they do not list keys in lexicographic order and do not accept
+// StartAfter, which NoDB's range queries rely on.
+//
+// # Errors
+//
+// Errors read like `s3store: Put "k": precondition failed (PreconditionFailed,
+// HTTP 412)`, naming the key without the prefix, and wrap both an [object]
+// sentinel and the SDK's error, so errors.Is(err, object.ErrPrecondition) and
+// errors.As(err, &apiErr) (a smithy.APIError) both work. The mapping, by S3
+// error code and else by HTTP status:
+//
+//   - NoSuchKey, NotFound, 404: [object.ErrNotFound] (not NoSuchBucket)
+//   - PreconditionFailed, 412: [object.ErrPrecondition]
+//   - ConditionalRequestConflict, 409: [object.ErrConflict]
+//   - NotModified, 304: [object.ErrNotModified]
+//   - AccessDenied, 403: [object.ErrPermission]
+//   - KeyTooLongError, and the POSIX-backed servers' ObjectParentIsFile,
+//     ExistingObjectIsDirectory, DirectoryObjectContainsData:
+//     [object.ErrInvalidKey]
+//   - NotImplemented, 501: [object.ErrUnsupported]
+//
+// context.Canceled and context.DeadlineExceeded stay reachable with
+// errors.Is and get no sentinel.
+package s3store
