@@ -12,10 +12,10 @@ import (
 
 // Unique claims. A claim <model>/u/<index>/<value> is created with
 // If-None-Match "*"; its body names the key that claimed the value, the
-// write, and the record version that write is conditioned on. The value is
-// taken when the owner's committed record holds it. Otherwise the claim is
-// dead (its write can no longer commit) or pending (it still can), and may be
-// taken over (a conditional rewrite of the claim) only when dead:
+// operation's write id, and the record version that write is conditioned on.
+// The value is taken when the owner's committed record holds it. Otherwise
+// the claim is dead (its write can no longer commit) or pending (it still
+// can). A claim is taken over (a conditional rewrite) only when dead:
 //
 //   - the owner claimed for an update and its record moved past the base
 //     version, or was deleted: the owner's If-Match commit must fail;
@@ -27,8 +27,10 @@ import (
 //   - the owner claimed for a create, its record does not exist, and the
 //     claim is older than Options.ClaimLease by the store's clock.
 //
-// A claim held by the same key is always taken over: writes to one record
-// are serialised by its version, so at most one of them commits.
+// The same rules hold when the owner is another write of the same key,
+// except that the writer retries instead of failing with ErrUnique. So a
+// claim version is relied on by exactly one write, which makes it safe for
+// that write to release the claims it made when it fails for sure.
 
 type claimBody struct {
 	Key    string `json:"key"`
@@ -39,6 +41,10 @@ type claimBody struct {
 }
 
 const claimAttempts = 8
+
+// errBusy reports that another write of the same record holds a claim this
+// write needs; the operation retries after a backoff.
+var errBusy = errors.New("another write of this record is in progress")
 
 // claim acquires the unique claim of index ix for value segment vseg (field
 // value fv, for messages) and returns the claim object's version.
@@ -68,8 +74,11 @@ func (r *Repo[T]) claim(ctx context.Context, ix *indexDef, vseg string, fv refle
 		if json.Unmarshal(obj.Body, &owner) != nil || owner.Seg == "" {
 			owner = claimBody{} // unreadable: nobody can hold it
 		}
-		if owner.Seg != "" && owner.Seg != cb.Seg {
-			if err := r.claimIsFree(ctx, ix, vseg, fv, obj, owner); err != nil {
+		if owner.Seg == cb.Seg && owner.Write == cb.Write {
+			return obj.Version, nil // our own, from an attempt whose response was lost
+		}
+		if owner.Seg != "" {
+			if err := r.claimIsFree(ctx, ix, vseg, fv, obj, owner, cb); err != nil {
 				return "", err
 			}
 		}
@@ -85,9 +94,13 @@ func (r *Repo[T]) claim(ctx context.Context, ix *indexDef, vseg string, fv refle
 	return "", errorf(ErrConflict, "unique %s %s: the claim kept changing under %d attempts; retry", ix.name, showValue(fv), claimAttempts)
 }
 
-// claimIsFree returns nil if the claim obj of another key may be taken over,
-// and an error wrapping ErrUnique if not.
-func (r *Repo[T]) claimIsFree(ctx context.Context, ix *indexDef, vseg string, fv reflect.Value, obj object.Object, owner claimBody) error {
+// claimIsFree returns nil if the claim obj, owned by owner, may be taken
+// over by the write me. It returns an error wrapping ErrUnique if another
+// record holds or is about to hold the value, errStaleBase if me can no
+// longer commit anyway (its own record moved), and errBusy if a pending
+// write of the same record is in the way.
+func (r *Repo[T]) claimIsFree(ctx context.Context, ix *indexDef, vseg string, fv reflect.Value, obj object.Object, owner, me claimBody) error {
+	sameKey := owner.Seg == me.Seg
 	rec, err := r.st.Get(ctx, r.recordName(owner.Seg), object.GetOptions{})
 	exists := err == nil
 	if err != nil && !errors.Is(err, object.ErrNotFound) {
@@ -98,10 +111,12 @@ func (r *Repo[T]) claimIsFree(ctx context.Context, ix *indexDef, vseg string, fv
 		if derr != nil {
 			return errorf(ErrUnique, "%s %s is claimed by key %q, whose record cannot be read (%v); run Check", ix.name, showValue(fv), owner.Key, derr)
 		}
-		if env.Index[ix.name].V == vseg {
+		switch {
+		case r.holds(env, rec.Key, ix, vseg) && !sameKey:
 			return errorf(ErrUnique, "%s %s is held by key %q", ix.name, showValue(fv), owner.Key)
-		}
-		if !owner.Create && rec.Version == owner.Base {
+		case sameKey && (me.Create || rec.Version != me.Base):
+			return errStaleBase // our own record moved: this write cannot commit
+		case !owner.Create && rec.Version == owner.Base:
 			// Pending update: fence it by moving the owner's record past
 			// the version its commit is conditioned on.
 			env.Write = newWriteID()
@@ -113,16 +128,38 @@ func (r *Repo[T]) claimIsFree(ctx context.Context, ix *indexDef, vseg string, fv
 			if err != nil && !errors.Is(err, object.ErrPrecondition) && !errors.Is(err, object.ErrNotFound) {
 				return err
 			}
+			if sameKey {
+				return errStaleBase // we moved our own base
+			}
 		}
 		return nil // the owner's commit can no longer succeed
 	}
-	if !owner.Create {
+	switch {
+	case sameKey && !me.Create:
+		return errStaleBase // our record was deleted
+	case !owner.Create:
 		return nil // record deleted: an If-Match commit cannot succeed
-	}
-	if !obj.LastModified.IsZero() && obj.LastModified.Add(r.o.ClaimLease).Before(r.storeNow()) {
+	case !obj.LastModified.IsZero() && obj.LastModified.Add(r.o.ClaimLease).Before(r.storeNow()):
 		return nil // an abandoned create, past its lease
+	case sameKey:
+		return errBusy
 	}
 	return errorf(ErrUnique, "%s %s is claimed by a pending create of key %q: retry later, or run Check with repair after the claim lease (%v) has passed", ix.name, showValue(fv), owner.Key, r.o.ClaimLease)
+}
+
+// holds reports whether the record in env holds value segment vseg of ix.
+// It recomputes the value from the record, so that records written before
+// the index existed count too; a record it cannot decode counts as holding.
+func (r *Repo[T]) holds(env *envelope, name string, ix *indexDef, vseg string) bool {
+	v, err := r.decodeValue(env, name)
+	if err != nil {
+		return true
+	}
+	segs, err := r.indexOf(&v, nil)
+	if err != nil {
+		return env.Index[ix.name].V == vseg
+	}
+	return segs[r.m.byField[ix.name]] == vseg
 }
 
 func showValue(fv reflect.Value) string {

@@ -325,7 +325,9 @@ func (r *Repo[T]) reindexRecord(ctx context.Context, seg string, todo []int) err
 		ix := &r.m.indexes[i]
 		if ix.unique {
 			fv := fieldValue(&v, ix)
-			if _, err := r.claim(ctx, ix, s, fv, claimBody{Key: text, Seg: seg, Write: write, Base: st.version}); err != nil {
+			// errBusy, errStaleBase: a claim of this very key exists and a
+			// write of the record maintains it.
+			if _, err := r.claim(ctx, ix, s, fv, claimBody{Key: text, Seg: seg, Write: write, Base: st.version}); err != nil && !errors.Is(err, errBusy) && !errors.Is(err, errStaleBase) {
 				return err
 			}
 		}

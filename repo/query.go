@@ -78,8 +78,9 @@ type query[T any] struct {
 	stop func(rest string) bool
 	// seg returns the record segment a listed key names.
 	seg func(rest string) string
-	// keep verifies a fetched record.
-	keep func(v *T) (bool, error)
+	// keep verifies a fetched record against the key it was listed under
+	// (after prefix).
+	keep func(v *T, rest string) (bool, error)
 	// fingerprint ties cursors to the query.
 	fingerprint string
 }
@@ -127,7 +128,7 @@ func (r *Repo[T]) findQuery(ctx context.Context, field string, value any) (*quer
 		op:     "Find",
 		prefix: r.base + "i/" + ix.name + "/" + vseg + "/",
 		seg:    func(rest string) string { return rest },
-		keep: func(v *T) (bool, error) {
+		keep: func(v *T, _ string) (bool, error) {
 			segs, err := r.indexOf(v, nil)
 			return err == nil && segs[pos] == vseg, err
 		},
@@ -190,6 +191,7 @@ func (r *Repo[T]) rangeQuery(ctx context.Context, field string, lo, hi any) (*qu
 	if err := r.ready(ctx, ix); err != nil {
 		return nil, err
 	}
+	pos := r.m.byField[ix.name]
 	var start strings.Builder
 	start.WriteByte('v')
 	lexEncode(&start, loB[:min(len(loB), longPrefix)])
@@ -212,12 +214,16 @@ func (r *Repo[T]) rangeQuery(ctx context.Context, field string, lo, hi any) (*qu
 			_, seg, _ := strings.Cut(rest, "/")
 			return seg
 		},
-		keep: func(v *T) (bool, error) {
-			fv := fieldValue(v, ix)
-			if ix.sparse && fv.IsZero() {
-				return false, nil
+		keep: func(v *T, rest string) (bool, error) {
+			// The record must hold the very value it was listed under (a
+			// stale entry of another value in the range would list it twice),
+			// and that value must be in the range (exact for long values).
+			vseg, _, _ := strings.Cut(rest, "/")
+			segs, err := r.indexOf(v, nil)
+			if err != nil || segs[pos] != vseg {
+				return false, err
 			}
-			b, err := orderedBytes(ix.kind, fv)
+			b, err := orderedBytes(ix.kind, fieldValue(v, ix))
 			if err != nil {
 				return false, err
 			}
@@ -390,7 +396,7 @@ func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit
 				return
 			}
 			wg.Add(1)
-			go func(seg string) {
+			go func(seg, rest string) {
 				defer wg.Done()
 				defer close(res.done)
 				v, _, _, err := r.load(ctx, seg)
@@ -401,10 +407,10 @@ func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit
 				case q.keep == nil:
 					res.v, res.ok = v, true
 				default:
-					res.ok, res.err = q.keep(&v)
+					res.ok, res.err = q.keep(&v, rest)
 					res.v = v
 				}
-			}(q.seg(rest))
+			}(q.seg(rest), rest)
 			select {
 			case results <- res:
 			case <-ctx.Done():

@@ -71,7 +71,7 @@ func New[T any](st object.Store, opts ...func(*Options)) (*Repo[T], error) {
 	if name == "" {
 		name = t.Name()
 	}
-	if !modelNameRE.MatchString(name) || name == "." || name == ".." {
+	if !modelNameRE.MatchString(name) || name == "." || name == ".." || name == "_nodb" {
 		return nil, invalidf("model name %q: use 1 to 100 letters, digits, '-', '.' or '_'", name)
 	}
 	mm := *m
@@ -214,16 +214,23 @@ func (r *Repo[T]) Create(ctx context.Context, v T) error {
 	if err := r.attachForWrite(ctx); err != nil {
 		return wrapErr("Create", r.m.name, text, err)
 	}
+	write := newWriteID()
 	for attempt := 0; ; attempt++ {
-		_, err = r.commit(ctx, &v, text, seg, nil)
-		if errors.Is(err, object.ErrConflict) && attempt < r.o.MaxRetries {
+		_, err = r.commit(ctx, &v, text, seg, nil, write)
+		if (errors.Is(err, object.ErrConflict) || errors.Is(err, errBusy)) && attempt < r.o.MaxRetries {
 			r.backoff(ctx, attempt)
 			continue
+		}
+		if errors.Is(err, ErrUnique) {
+			// An existing record is the better answer than its values.
+			if cur, cerr := r.current(ctx, seg); cerr == nil && cur != nil {
+				err = errStaleBase
+			}
 		}
 		if errors.Is(err, errStaleBase) {
 			err = ErrExists
 		}
-		return wrapErr("Create", r.m.name, text, err)
+		return wrapErr("Create", r.m.name, text, giveUp(err))
 	}
 }
 
@@ -239,6 +246,7 @@ func (r *Repo[T]) Put(ctx context.Context, v T) error {
 	if err := r.attachForWrite(ctx); err != nil {
 		return wrapErr("Put", r.m.name, text, err)
 	}
+	write := newWriteID()
 	for attempt := 0; ; attempt++ {
 		cur, ok := r.cache.get(seg)
 		if !ok {
@@ -247,7 +255,7 @@ func (r *Repo[T]) Put(ctx context.Context, v T) error {
 				return wrapErr("Put", r.m.name, text, err)
 			}
 		}
-		_, err = r.commit(ctx, &v, text, seg, cur)
+		_, err = r.commit(ctx, &v, text, seg, cur, write)
 		if retryable(err) && attempt < r.o.MaxRetries {
 			r.cache.drop(seg)
 			if ok { // the cached version was stale: try again at once
@@ -256,7 +264,7 @@ func (r *Repo[T]) Put(ctx context.Context, v T) error {
 			r.backoff(ctx, attempt)
 			continue
 		}
-		return wrapErr("Put", r.m.name, text, err)
+		return wrapErr("Put", r.m.name, text, giveUp(err))
 	}
 }
 
@@ -289,9 +297,11 @@ func (r *Repo[T]) Replace(ctx context.Context, v T, version string) error {
 			return wrapErr("Replace", r.m.name, text, errorf(ErrConflict, "version conflict: the record is at version %s, not %s", cur.version, version))
 		}
 	}
-	if _, err = r.commit(ctx, &v, text, seg, cur); err != nil {
+	if _, err = r.commit(ctx, &v, text, seg, cur, newWriteID()); err != nil {
 		r.cache.drop(seg)
 		switch {
+		case errors.Is(err, errBusy):
+			err = errorf(ErrConflict, "version conflict: another write of the record is in progress")
 		case errors.Is(err, errStaleBase) && errors.Is(err, object.ErrNotFound):
 			err = errorf(ErrNotFound, "not found (deleted since version %s)", version)
 		case errors.Is(err, errStaleBase):
@@ -316,6 +326,7 @@ func (r *Repo[T]) Update(ctx context.Context, key any, fn func(*T) error) (T, er
 	if err := r.attachForWrite(ctx); err != nil {
 		return zero, wrapErr("Update", r.m.name, text, err)
 	}
+	write := newWriteID()
 	for attempt := 0; ; attempt++ {
 		v, cur, _, err := r.load(ctx, seg)
 		if err != nil {
@@ -331,14 +342,14 @@ func (r *Repo[T]) Update(ctx context.Context, key any, fn func(*T) error) (T, er
 		if seg2 != seg {
 			return zero, wrapErr("Update", r.m.name, text, invalidf("fn changed the key to %q", t2))
 		}
-		_, err = r.commit(ctx, &v, text, seg, cur)
+		_, err = r.commit(ctx, &v, text, seg, cur, write)
 		if retryable(err) && attempt < r.o.MaxRetries {
 			r.cache.drop(seg)
 			r.backoff(ctx, attempt)
 			continue
 		}
 		if err != nil {
-			return zero, wrapErr("Update", r.m.name, text, err)
+			return zero, wrapErr("Update", r.m.name, text, giveUp(err))
 		}
 		return v, nil
 	}
@@ -402,10 +413,22 @@ func (r *Repo[T]) current(ctx context.Context, seg string) (*recState, error) {
 	return st, nil
 }
 
+// giveUp turns the internal retry signals into ErrConflict once an
+// operation has run out of attempts.
+func giveUp(err error) error {
+	switch {
+	case errors.Is(err, errBusy):
+		return errorf(ErrConflict, "gave up: %v", err)
+	case errors.Is(err, errStaleBase):
+		return errorf(ErrConflict, "gave up: the record kept changing")
+	}
+	return err
+}
+
 // retryable reports whether a commit failed because the record changed
 // under it (or the store asked for a retry).
 func retryable(err error) bool {
-	return errors.Is(err, ErrConflict) || errors.Is(err, object.ErrConflict) || errors.Is(err, errStaleBase)
+	return errors.Is(err, object.ErrConflict) || errors.Is(err, errStaleBase) || errors.Is(err, errBusy)
 }
 
 // backoff sleeps a jittered, exponentially growing time, or until ctx is done.

@@ -133,7 +133,10 @@ var errStaleBase = errors.New("record changed since it was read")
 
 // commit writes v as the next state of the record with segment seg, whose
 // current state is cur (nil: it does not exist).
-func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recState) (*recState, error) {
+//
+// write names the operation; its attempts share it, so that an attempt can
+// recognise a claim that an earlier attempt made but lost the response of.
+func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recState, write string) (*recState, error) {
 	segs, err := r.indexOf(v, make([]string, 0, len(r.m.indexes)))
 	if err != nil {
 		return nil, err
@@ -142,7 +145,6 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 	if err != nil {
 		return nil, invalidf("%s: %v", r.o.Codec.Name(), err)
 	}
-	write := newWriteID()
 	now := time.Now().UTC()
 	env := &envelope{
 		NoDB: envelopeVersion, Model: r.m.name, Key: text, Codec: r.o.Codec.Name(),
@@ -163,8 +165,9 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 
 	// Round 1: entries and claims for values the record does not hold yet.
 	var (
-		mu    sync.Mutex
-		tasks []func(context.Context) error
+		mu     sync.Mutex
+		tasks  []func(context.Context) error
+		claims = map[string]string{} // claims made by this attempt: name -> version
 	)
 	if len(segs) > 0 {
 		env.Index = make(map[string]ixState, len(segs))
@@ -206,12 +209,14 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 				st := env.Index[name]
 				st.C = ver
 				env.Index[name] = st
+				claims[r.claimName(name, s)] = ver
 				mu.Unlock()
 				return nil
 			})
 		}
 	}
 	if err := r.parallel(ctx, tasks); err != nil {
+		r.release(ctx, claims)
 		return nil, err
 	}
 
@@ -228,6 +233,7 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 	if err != nil {
 		if errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrNotFound) && cur != nil {
 			r.cache.drop(seg)
+			r.release(ctx, claims)
 			return nil, &staleErr{cause: err}
 		}
 		return nil, err
@@ -277,6 +283,22 @@ func (r *Repo[T]) removeStale(ctx context.Context, seg string, old, next map[str
 		}
 	}
 	_ = r.parallel(context.WithoutCancel(ctx), tasks)
+}
+
+// release deletes the claims an attempt made before it failed for sure (its
+// record was not written). Each claim version is relied on by this attempt
+// only (see claim.go), so deleting it with If-Match is safe.
+func (r *Repo[T]) release(ctx context.Context, claims map[string]string) {
+	if len(claims) == 0 || !r.st.Capabilities().ConditionalDelete {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	tasks := make([]func(context.Context) error, 0, len(claims))
+	for name, ver := range claims {
+		tasks = append(tasks, func(ctx context.Context) error { return r.deleteIfMatch(ctx, name, ver) })
+	}
+	_ = r.parallel(ctx, tasks)
 }
 
 func (r *Repo[T]) deleteIfMatch(ctx context.Context, key, version string) error {
