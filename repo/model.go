@@ -8,6 +8,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/nodb-go/nodb/internal/tag"
 )
 
 // field is a struct field the runtime reads.
@@ -54,65 +57,29 @@ func parseModel(t reflect.Type) (*model, error) {
 	return m, nil
 }
 
-// Tag is the parsed form of a nodb struct tag; it is shared with the code
-// generator so that both apply the same rules.
-type Tag struct {
-	Key, Index, Unique, Skip, OmitEmpty bool
-}
-
-// ParseTag parses the value of a nodb struct tag ("key", "index",
-// "unique,omitempty", "-"). It is exported for the code generator.
-func ParseTag(tag string) (Tag, error) {
-	var t Tag
-	if tag == "" {
-		return t, nil
-	}
-	if tag == "-" {
-		t.Skip = true
-		return t, nil
-	}
-	parts := strings.Split(tag, ",")
-	switch parts[0] {
-	case "key":
-		t.Key = true
-	case "index":
-		t.Index = true
-	case "unique":
-		t.Index, t.Unique = true, true
-	case "":
-		return t, fmt.Errorf("empty nodb tag name in %q (want key, index, unique or -)", tag)
-	default:
-		return t, fmt.Errorf("unknown nodb tag %q (want key, index, unique or -)", parts[0])
-	}
-	for _, opt := range parts[1:] {
-		switch {
-		case opt == "omitempty" && t.Index:
-			t.OmitEmpty = true
-		case opt == "omitempty":
-			return t, fmt.Errorf("option omitempty applies to index and unique, not %q", parts[0])
-		default:
-			return t, fmt.Errorf("unknown nodb tag option %q in %q (want omitempty)", opt, tag)
-		}
-	}
-	return t, nil
-}
-
-// KeyKindOK and IndexKindOK report whether a field type may be a key or be
-// indexed, with the reason when not. They are shared with the generator.
+// checkKeyType and checkIndexType report whether a field type may be a key
+// or be indexed, with the reason when not. codegen applies the same rules to
+// go/types.
 func checkKeyType(t reflect.Type) error {
+	switch t.Kind() {
+	case reflect.Interface:
+		return fmt.Errorf("key type %s is an interface; use a concrete type", t)
+	case reflect.Pointer:
+		return fmt.Errorf("key type %s is a pointer; use the value type", t)
+	}
 	switch kindOf(t) {
 	case kindString, kindInt, kindUint:
 		return nil
 	case kindText:
-		if t.Kind() == reflect.Pointer {
-			return fmt.Errorf("key type %s is a pointer; use the value type", t)
-		}
 		return nil
 	}
 	return fmt.Errorf("key type %s is not a string, an integer or an encoding.TextMarshaler", t)
 }
 
 func checkIndexType(t reflect.Type) error {
+	if t.Kind() == reflect.Interface {
+		return fmt.Errorf("indexed type %s is an interface; index a concrete type", t)
+	}
 	if t.Kind() == reflect.Pointer {
 		return fmt.Errorf("indexed type %s is a pointer; index the value type", t)
 	}
@@ -136,11 +103,11 @@ func buildModel(t reflect.Type) (*model, error) {
 		if !ok {
 			continue
 		}
-		tag, err := ParseTag(raw)
+		tg, err := tag.Parse(raw)
 		if err != nil {
 			return nil, bad(f, "%v", err)
 		}
-		if tag.Skip {
+		if tg.Skip {
 			if !f.IsExported() {
 				continue
 			}
@@ -157,7 +124,7 @@ func buildModel(t reflect.Type) (*model, error) {
 			return nil, bad(f, "is promoted through an embedded pointer, which may be nil")
 		}
 		fl := field{name: f.Name, index: f.Index, typ: f.Type, kind: kindOf(f.Type)}
-		if tag.Key {
+		if tg.Key {
 			if err := checkKeyType(f.Type); err != nil {
 				return nil, bad(f, "%v", err)
 			}
@@ -172,7 +139,7 @@ func buildModel(t reflect.Type) (*model, error) {
 			return nil, bad(f, "indexed twice")
 		}
 		m.byField[f.Name] = len(m.indexes)
-		m.indexes = append(m.indexes, indexDef{field: fl, unique: tag.Unique, sparse: tag.OmitEmpty})
+		m.indexes = append(m.indexes, indexDef{field: fl, unique: tg.Unique, sparse: tg.OmitEmpty})
 	}
 	switch len(keys) {
 	case 0:
@@ -343,7 +310,7 @@ func (ix *indexDef) valueArg(value any) (reflect.Value, error) {
 // segment returns the index segment of field value fv, or "" if the index
 // is sparse and fv is its zero value.
 func (ix *indexDef) segment(fv reflect.Value) (string, error) {
-	if ix.sparse && fv.IsZero() {
+	if ix.sparse && ix.isZero(fv) {
 		return "", nil
 	}
 	seg, err := indexSegment(ix.kind, fv)
@@ -351,6 +318,15 @@ func (ix *indexDef) segment(fv reflect.Value) (string, error) {
 		return "", fmt.Errorf("field %s: %w", ix.name, err)
 	}
 	return seg, nil
+}
+
+// isZero reports whether fv is the zero value for an omitempty index: for
+// time.Time that is IsZero (any location), as generated code tests it.
+func (ix *indexDef) isZero(fv reflect.Value) bool {
+	if ix.kind == kindTime {
+		return fv.Interface().(time.Time).IsZero()
+	}
+	return fv.IsZero()
 }
 
 // orderedBytes returns the full order-preserving bytes of field value fv,

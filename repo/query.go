@@ -58,7 +58,7 @@ func (r *Repo[T]) eqSegment(ix *indexDef, value any) (string, reflect.Value, err
 	if err != nil {
 		return "", fv, err
 	}
-	if ix.sparse && fv.IsZero() {
+	if ix.sparse && ix.isZero(fv) {
 		return "", fv, invalidf("index %s is omitempty: zero values are not indexed, so they cannot be queried", ix.name)
 	}
 	seg, err := ix.segment(fv)

@@ -63,13 +63,11 @@ func Open(dir string) (object.Store, error) {
 	for i := range s.stripes {
 		s.stripes[i] = make(chan struct{}, 1)
 	}
-	if err := os.MkdirAll(root, 0o777); err != nil {
-		return nil, fmt.Errorf("filestore: Open %q: %w", dir, classify(err))
-	}
-	if fi, err := os.Stat(root); err != nil {
-		return nil, fmt.Errorf("filestore: Open %q: %w", dir, classify(err))
-	} else if !fi.IsDir() {
+	if fi, err := os.Stat(root); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("filestore: Open %q: %s is not a directory", dir, root)
+	}
+	if err := os.MkdirAll(root, 0o777); err != nil {
+		return nil, fmt.Errorf("filestore: Open %q: %w", dir, err)
 	}
 	if err := s.ensurePrivate(); err != nil {
 		return nil, fmt.Errorf("filestore: Open %q: %w", dir, classify(err))

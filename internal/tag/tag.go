@@ -1,0 +1,54 @@
+// Package tag parses nodb struct tags. It is shared by the runtime (repo)
+// and the generator (codegen), so that both apply the same rules, and is a
+// leaf so that the generator does not pull in the runtime's dependencies.
+//
+// Grammar: nodb:"key", nodb:"index", nodb:"unique", with the option
+// ",omitempty" on index and unique, and nodb:"-" for fields not stored.
+package tag
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Tag is the parsed form of a nodb struct tag.
+type Tag struct {
+	Key, Index, Unique, Skip, OmitEmpty bool
+}
+
+// Parse parses the value of a nodb struct tag ("key", "index",
+// "unique,omitempty", "-").
+func Parse(tag string) (Tag, error) {
+	var t Tag
+	if tag == "" {
+		return t, nil
+	}
+	if tag == "-" {
+		t.Skip = true
+		return t, nil
+	}
+	parts := strings.Split(tag, ",")
+	switch parts[0] {
+	case "key":
+		t.Key = true
+	case "index":
+		t.Index = true
+	case "unique":
+		t.Index, t.Unique = true, true
+	case "":
+		return t, fmt.Errorf("empty nodb tag name in %q (want key, index, unique or -)", tag)
+	default:
+		return t, fmt.Errorf("unknown nodb tag %q (want key, index, unique or -)", parts[0])
+	}
+	for _, opt := range parts[1:] {
+		switch {
+		case opt == "omitempty" && t.Index:
+			t.OmitEmpty = true
+		case opt == "omitempty":
+			return t, fmt.Errorf("option omitempty applies to index and unique, not %q", parts[0])
+		default:
+			return t, fmt.Errorf("unknown nodb tag option %q in %q (want omitempty)", opt, tag)
+		}
+	}
+	return t, nil
+}
