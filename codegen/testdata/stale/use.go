@@ -1,0 +1,3 @@
+package stale
+
+func use() { _, _ = NewUserRepo(nil) }
