@@ -1,0 +1,149 @@
+// Package repo is NoDB for Go: a typed object store on Amazon S3 (or an
+// S3-compatible server, or a local directory) for Go programs. There is no
+// database server: the bucket is the database.
+//
+// Tag a struct and get a [Repo] that saves, loads, queries and deletes its
+// values:
+//
+//	type User struct {
+//		ID    string    `nodb:"key"`
+//		Email string    `nodb:"unique"`
+//		City  string    `nodb:"index"`
+//		Age   int       `nodb:"index"`
+//		Seen  time.Time `nodb:"index"`
+//		Bio   string
+//	}
+//
+//	st, err := repo.Open(ctx, "file://./data")
+//	users, err := repo.New[User](st)
+//	err = users.Create(ctx, User{ID: "alice", Email: "a@x.io", City: "Paris", Age: 30})
+//	u, err := users.Get(ctx, "alice")
+//	for u, err := range users.Find(ctx, "City", "Paris") { ... }
+//	for u, err := range users.Range(ctx, "Age", 18, 30) { ... }
+//	u, err = users.GetBy(ctx, "Email", "a@x.io")
+//
+// `go generate` with cmd/nodbgen adds typed, reflection-free helpers per
+// model (users.GetByEmail, users.FindByCity, users.RangeByAge).
+//
+// # Models
+//
+// A model is a struct type. Exactly one exported field is tagged
+// nodb:"key"; it is a string, any integer type, or a type implementing
+// encoding.TextMarshaler (and, to decode with JSON, TextUnmarshaler). Fields
+// tagged nodb:"index" or nodb:"unique" are indexed; they may be strings,
+// bools, integers, floats, time.Time or TextMarshalers. Zero values are
+// indexed like any other value, so a unique field holds its zero value for
+// one record only; the option omitempty (nodb:"unique,omitempty") makes a
+// sparse index that skips zero values, and querying a sparse index for the
+// zero value is an error. Fields tagged nodb:"-" are not stored. New checks
+// the tags once per type and reports a bad model naming the field.
+//
+// Field names in Find, Range, GetBy and CountBy are Go field names. Methods
+// take keys and values as any and check their types at run time (any
+// integer type that fits is accepted for an integer field); generated
+// helpers make them static.
+//
+// # URLs
+//
+// [Open] returns the object store a URL names:
+//
+//	mem://                                   in memory, new and empty on each Open
+//	file:///abs/dir, file://./rel            a local directory (the embedded default)
+//	s3://bucket/prefix?region=eu-west-1      Amazon S3, credentials from the AWS chain
+//	s3://bucket?endpoint=http://host:port&path_style=true&region=us-east-1
+//
+// Unknown schemes and query parameters are errors.
+//
+// # Bucket layout
+//
+// Everything of a model lives under "<prefix><model>/":
+//
+//	_manifest                       key field, codec, and which indexes are built
+//	r/<key>                         the record: a JSON document (see Codec)
+//	i/<field>/<value>/<key>         index entry, one per indexed field of a record
+//	u/<field>/<value>               unique claim, naming the key that holds the value
+//
+// String keys stay readable in object names (letters, digits, '-', '.' and
+// '_' are kept, other bytes escaped) and list in key order; integer keys list
+// in numeric order. Encoded keys are limited to 255 bytes (a file name on
+// POSIX-backed servers); the HashKeys option stores SHA-256 digests instead,
+// for keys that are longer or must not appear in object names. Index values
+// are encoded so that S3's byte order is the values' order, which makes a
+// range query a LIST. Strings and TextMarshaler texts longer than 160 bytes
+// are indexed by their first 160 bytes and a hash: equality stays exact, and
+// Range includes exactly the right records but orders values that share
+// their first 160 bytes by hash.
+//
+// # Consistency
+//
+// S3 has no transactions across objects. Writes keep one invariant, even if
+// the writing process dies between any two requests: a query never misses a
+// committed record and never returns a record that does not match. Index
+// entries and unique claims are written before the record; the record write,
+// conditional on the version the writer read (If-Match) or on absence
+// (If-None-Match), is the commit point; entries and claims the record no
+// longer needs are deleted afterwards, each conditionally on the version it
+// was written with, so a delayed cleanup never removes an entry a later write
+// put back. Readers verify every index hit against the record it names.
+// Leftovers of interrupted writes are skipped by readers and removed by
+// [Repo.Check].
+//
+// Concurrent writers to one record are serialised by its version: [Repo.Update]
+// retries with jittered backoff, [Repo.Replace] reports ErrConflict. Unique
+// values are claimed with If-None-Match; of ten writers racing for one value,
+// exactly one wins. A claim left by a writer that died is taken over as soon
+// as its write provably cannot commit; for a create that never committed,
+// that is after Options.ClaimLease (one minute by default, by the store's
+// clock). A writer stalled for longer than the lease between claiming a
+// value and creating its record may therefore commit a duplicate: keep the
+// lease well above your longest pause.
+//
+// Backends that cannot delete conditionally leave stale entries for Check
+// instead of deleting them, which is always safe.
+//
+// # Cost
+//
+// Requests are what S3 bills and what takes time, so every operation makes
+// as few as it can: Get is one GET; Create of a model with k indexed fields,
+// u of them unique, is k+u+1 PUTs in two rounds; Replace with a version this
+// Repo read, and Put of a record it knows, is one PUT when no indexed value
+// changes; a query returning n records is one LIST per 1000 index entries
+// plus n GETs in parallel (Options.Concurrency at a time); GetBy is two GETs;
+// Count and CountBy are LISTs only. A Repo reads the model's manifest once,
+// on its first write (models with indexes) or query. The repo/meter package
+// counts requests, to check this in your own code.
+//
+// # Schema evolution
+//
+// Adding or removing a field needs nothing. Adding an index to a model that
+// has records marks it "building" in the manifest: writes maintain it at
+// once, queries on it fail with ErrNotBuilt until [Repo.Reindex] has indexed
+// the existing records. Removing an index stops its maintenance; Check
+// reports its leftovers and repair deletes them. Records carry
+// Options.SchemaVersion (see [Record]). All writers of a model should run
+// the same model definition.
+//
+// # Errors
+//
+// Errors from a Repo are *[Error] values naming the operation, the model and
+// the key, and match these sentinels with errors.Is: [ErrNotFound],
+// [ErrExists], [ErrConflict], [ErrUnique], [ErrInvalid], [ErrCorrupt],
+// [ErrNotBuilt]. They also unwrap to the backend's error, so errors.As reaches
+// an S3 API error. context.Canceled and context.DeadlineExceeded are returned
+// unchanged. Bad input (an invalid model, a key of the wrong type, a key that
+// cannot be stored, a NaN in an index) is an error, never a panic, and never
+// changes stored data.
+//
+// # Codecs
+//
+// Records are stored as JSON documents holding the value and its metadata,
+// readable with jq or by any program that does not use this library:
+//
+//	{"nodb":1,"model":"User","key":"alice","codec":"json","created":"...","updated":"...",
+//	 "write":"...","index":{...},"value":{"ID":"alice","Email":"a@x.io",...}}
+//
+// [JSON] (the default) stores the value as JSON; [Gob] and custom [Codec]s
+// store it as base64 in "data". Options.Compress gzips the whole document.
+// Unlike the Python NoDB, there is no pickle-like codec: whoever can write to
+// a bucket must not be able to run code in the programs that read it.
+package repo
