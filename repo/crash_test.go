@@ -98,23 +98,25 @@ func checkConsistent(t *testing.T, st object.Store, model, what string) map[stri
 // repairs the leftovers.
 func TestCrashAnywhere(t *testing.T) {
 	type scenario struct {
-		name string
-		op   func(ctx context.Context, r *repo.Repo[CrashUser]) error
+		name       string
+		op         func(ctx context.Context, r *repo.Repo[CrashUser]) error
+		tookEffect func(recs map[string]CrashUser) bool
 	}
+	moved := func(recs map[string]CrashUser) bool { return recs["u1"].Email == "c@x" }
 	scenarios := []scenario{
 		{"Put moving every value", func(ctx context.Context, r *repo.Repo[CrashUser]) error {
 			return r.Put(ctx, CrashUser{ID: "u1", Email: "c@x", City: "Oslo", Age: 50})
-		}},
+		}, moved},
 		{"Update moving every value", func(ctx context.Context, r *repo.Repo[CrashUser]) error {
 			_, err := r.Update(ctx, "u1", func(u *CrashUser) error { u.Email, u.City, u.Age = "c@x", "Oslo", 50; return nil })
 			return err
-		}},
+		}, moved},
 		{"Create", func(ctx context.Context, r *repo.Repo[CrashUser]) error {
 			return r.Create(ctx, CrashUser{ID: "u3", Email: "c@x", City: "Paris", Age: 7})
-		}},
+		}, func(recs map[string]CrashUser) bool { _, ok := recs["u3"]; return ok }},
 		{"Delete", func(ctx context.Context, r *repo.Repo[CrashUser]) error {
 			return r.Delete(ctx, "u1")
-		}},
+		}, func(recs map[string]CrashUser) bool { _, ok := recs["u1"]; return !ok }},
 	}
 	eachBackend(t, func(t *testing.T, st object.Store, _ func() object.Store) {
 		ctx := context.Background()
@@ -142,6 +144,12 @@ func TestCrashAnywhere(t *testing.T) {
 						t.Fatalf("%s: %v", what, err)
 					}
 					recs := checkConsistent(t, st, model, what)
+					// A client that lives on after a lost response must
+					// recognise its own write: an operation that took
+					// effect reports success.
+					if mode == faults.LoseResponse && err != nil && sc.tookEffect(recs) {
+						t.Fatalf("%s: the write landed but the operation failed: %v", what, err)
+					}
 					// Every unique value nobody holds can be claimed by a
 					// new key at once (abandoned claims are past the lease).
 					fresh := newRepo[CrashUser](t, st, opts)

@@ -380,6 +380,13 @@ func (r *Repo[T]) Delete(ctx context.Context, key any) error {
 		}
 		err = r.st.Delete(ctx, r.recordName(seg), opts)
 		r.cache.drop(seg)
+		if err != nil && !definite(err) && ctx.Err() == nil {
+			// The outcome is unknown (a lost response, say): if the record
+			// is gone, the delete landed.
+			if _, herr := r.st.Head(ctx, r.recordName(seg)); errors.Is(herr, object.ErrNotFound) {
+				err = nil
+			}
+		}
 		if err != nil {
 			stale := errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConflict) || ok && errors.Is(err, object.ErrNotFound)
 			if stale && attempt < r.o.MaxRetries {
@@ -411,6 +418,14 @@ func (r *Repo[T]) current(ctx context.Context, seg string) (*recState, error) {
 	st := &recState{version: obj.Version, created: env.Created, updated: env.Updated, schema: env.Schema, index: env.Index}
 	r.cache.put(seg, st)
 	return st, nil
+}
+
+// definite reports whether a store error says for sure that a write did
+// not happen.
+func definite(err error) bool {
+	return errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConflict) ||
+		errors.Is(err, object.ErrNotFound) || errors.Is(err, object.ErrInvalidKey) ||
+		errors.Is(err, object.ErrPermission) || errors.Is(err, object.ErrUnsupported)
 }
 
 // giveUp turns the internal retry signals into ErrConflict once an

@@ -236,7 +236,15 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 			r.release(ctx, claims)
 			return nil, &staleErr{cause: err}
 		}
-		return nil, err
+		// The outcome is unknown (a lost response, say): the record
+		// names the write that made it, so read it back to see whether
+		// it is ours.
+		landed, ok := r.landed(ctx, seg, env.Write)
+		if !ok {
+			r.cache.drop(seg)
+			return nil, err
+		}
+		info = landed
 	}
 	r.observeClock(info.LastModified)
 	next := &recState{version: info.Version, created: env.Created, updated: env.Updated, schema: env.Schema, index: env.Index}
@@ -247,6 +255,23 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 		r.removeStale(ctx, seg, cur.index, env.Index)
 	}
 	return next, nil
+}
+
+// landed reports whether the record's current state is the one written by
+// write, and its Info if so.
+func (r *Repo[T]) landed(ctx context.Context, seg, write string) (object.Info, bool) {
+	if ctx.Err() != nil {
+		return object.Info{}, false
+	}
+	obj, err := r.st.Get(ctx, r.recordName(seg), object.GetOptions{})
+	if err != nil {
+		return object.Info{}, false
+	}
+	env, err := decodeEnvelope(obj.Body)
+	if err != nil || env.Write != write {
+		return object.Info{}, false
+	}
+	return obj.Info, true
 }
 
 // staleErr wraps errStaleBase and the store's error.
