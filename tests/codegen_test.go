@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bytes"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,19 +10,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nodb-go/nodb/internal/s3test"
 )
+
+func TestMain(m *testing.M) { s3test.Main(m) }
 
 // TestCodegenEndToEnd runs nodbgen the way users do: go generate in a
 // module of its own (testdata/fixture, with a replace directive to this
 // repository), then builds, vets and runs a program that uses every
-// generated helper against a real store. The store is $NODB_URL when set
-// (e.g. an s3:// URL), else a file:// directory.
+// generated helper against real stores: a file:// directory and a bucket on
+// the S3 test server.
 func TestCodegenEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs a module")
-	}
 	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("no go command")
+		t.Fatal("the go command is not on PATH")
 	}
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -43,14 +45,25 @@ func TestCodegenEndToEnd(t *testing.T) {
 	}
 	gocmd(t, dir, nil, "vet", "./...")
 
-	url := os.Getenv("NODB_URL")
-	if url == "" {
-		url = "file://" + filepath.Join(t.TempDir(), "data")
+	gocmd(t, dir, nil, "build", "-o", filepath.Join(dir, "fixture.bin"), ".")
+	env := s3test.Server(t)
+	_, bucket := s3test.NewBucket(t)
+	stores := map[string][]string{
+		"file": {"NODB_URL=file://" + filepath.Join(t.TempDir(), "data")},
+		"s3": {"NODB_URL=s3://" + bucket + "/fixture?path_style=true&region=" + url.QueryEscape(env.Region) + "&endpoint=" + url.QueryEscape(env.Endpoint)},
 	}
-	out := gocmd(t, dir, []string{"NODB_URL=" + url}, "run", ".")
-	if strings.TrimSpace(out) != "ok" {
-		t.Fatalf("fixture printed %q, want ok", out)
+	if env.AccessKey != "" {
+		stores["s3"] = append(stores["s3"], "AWS_ACCESS_KEY_ID="+env.AccessKey, "AWS_SECRET_ACCESS_KEY="+env.SecretKey)
 	}
+	for name, vars := range stores {
+		cmd := exec.Command(filepath.Join(dir, "fixture.bin"))
+		cmd.Env = append(os.Environ(), vars...)
+		out, err := cmd.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "ok" {
+			t.Fatalf("fixture on %s: %v\n%s", name, err, out)
+		}
+	}
+	os.Remove(filepath.Join(dir, "fixture.bin"))
 
 	// Regenerating changes nothing, byte for byte.
 	gocmd(t, dir, nil, "generate", "./...")
