@@ -106,8 +106,8 @@
 // Requests are what S3 bills and what takes time, so every operation makes
 // as few as it can: Get is one GET; Create of a model with k indexed fields,
 // u of them unique, is k+u+1 PUTs in two rounds; Replace with a version this
-// Repo read, and Put of a record it knows, is one PUT when no indexed value
-// changes; a query returning n records is one LIST per 1000 index entries
+// Repo read, and Put or Update of a record whose current state it knows, is
+// one PUT when no indexed value changes; a query returning n records is one LIST per 1000 index entries
 // plus n GETs in parallel (Options.Concurrency at a time); GetBy is two GETs;
 // Count and CountBy are LISTs only. A Repo reads the model's manifest once,
 // on its first write (models with indexes) or query. The repo/meter package

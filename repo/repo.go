@@ -170,7 +170,7 @@ func (r *Repo[T]) load(ctx context.Context, seg string) (T, *recState, *envelope
 	if err != nil {
 		return zero, nil, nil, err
 	}
-	st := &recState{version: obj.Version, created: env.Created, updated: env.Updated, schema: env.Schema, index: env.Index}
+	st := newState(obj.Info, env)
 	r.cache.put(seg, st)
 	return v, st, env, nil
 }
@@ -311,12 +311,16 @@ func (r *Repo[T]) Replace(ctx context.Context, v T, version string) error {
 	return wrapErr("Replace", r.m.name, text, err)
 }
 
-// Update reads the record under key, calls fn on a copy of its value and
-// writes the result back if the record did not change meanwhile; if it did,
-// Update reads it again and calls fn again, with jittered backoff, up to
-// Options.MaxRetries times. fn must not change the key. If fn returns an
-// error, Update returns it and writes nothing. Update returns the value it
-// stored. Without index changes it costs one GET and one PUT.
+// Update calls fn on a copy of the record under key and writes the result
+// back if the record did not change meanwhile; if it did, Update reads it
+// again and calls fn again, with jittered backoff, up to Options.MaxRetries
+// times. So fn may run more than once, and must only change the value it is
+// given. fn must not change the key. If fn returns an error, Update returns
+// it and writes nothing. Update returns the value it stored.
+//
+// Update starts from the last state of the record this Repo read or wrote,
+// if it knows it; then, without index changes, it costs one PUT. Otherwise it
+// reads the record first (one GET more).
 func (r *Repo[T]) Update(ctx context.Context, key any, fn func(*T) error) (T, error) {
 	var zero T
 	text, seg, err := r.keySeg(key)
@@ -328,7 +332,17 @@ func (r *Repo[T]) Update(ctx context.Context, key any, fn func(*T) error) (T, er
 	}
 	write := newWriteID()
 	for attempt := 0; ; attempt++ {
-		v, cur, _, err := r.load(ctx, seg)
+		// Start from the state this Repo last saw, if it has it: when that
+		// is still current, Update costs one PUT; when not, the conditional
+		// write fails and the next attempt reads the record.
+		var v T
+		cur, ok := r.cache.get(seg)
+		if ok && cur.env != nil && attempt == 0 {
+			v, err = r.decodeValue(cur.env, r.recordName(seg))
+		}
+		if !ok || cur.env == nil || attempt > 0 || err != nil {
+			v, cur, _, err = r.load(ctx, seg)
+		}
 		if err != nil {
 			return zero, wrapErr("Update", r.m.name, text, err)
 		}
@@ -415,7 +429,7 @@ func (r *Repo[T]) current(ctx context.Context, seg string) (*recState, error) {
 	if err != nil {
 		return nil, errorf(ErrCorrupt, "record %s: %v", obj.Key, err)
 	}
-	st := &recState{version: obj.Version, created: env.Created, updated: env.Updated, schema: env.Schema, index: env.Index}
+	st := newState(obj.Info, env)
 	r.cache.put(seg, st)
 	return st, nil
 }
@@ -477,6 +491,18 @@ type recState struct {
 	updated time.Time
 	schema  int
 	index   map[string]ixState
+	env     *envelope // the stored document, kept for Update if small; else nil
+}
+
+// maxCachedBody is the largest record whose document the state cache keeps.
+const maxCachedBody = 64 << 10
+
+func newState(info object.Info, env *envelope) *recState {
+	st := &recState{version: info.Version, created: env.Created, updated: env.Updated, schema: env.Schema, index: env.Index}
+	if info.Size <= maxCachedBody {
+		st.env = env
+	}
+	return st
 }
 
 // stateCache remembers the last state this Repo saw of each record, so that

@@ -573,8 +573,26 @@ func TestRequestCountsCore(t *testing.T) {
 		if _, err := fresh.Update(ctx, "new", func(n *Note) error { n.Count++; return nil }); err != nil {
 			t.Fatal(err)
 		}
+		if c := m.Reset(); c.Put != 1 || c.Total() != 1 {
+			t.Errorf("Update of a record this Repo knows: %v, want 1 PUT", c)
+		}
+		if _, err := newRepo[Note](t, m).Update(ctx, "new", func(n *Note) error { n.Count++; return nil }); err != nil {
+			t.Fatal(err)
+		}
 		if c := m.Reset(); c.Get != 1 || c.Put != 1 || c.Total() != 2 {
-			t.Errorf("Update: %v, want 1 GET + 1 PUT", c)
+			t.Errorf("Update from a new Repo: %v, want 1 GET + 1 PUT", c)
+		}
+		// A stale known state costs a failed PUT, then a GET and a PUT.
+		if err := newRepo[Note](t, m).Put(ctx, Note{ID: "new", Title: "elsewhere"}); err != nil {
+			t.Fatal(err)
+		}
+		m.Reset()
+		got, err := fresh.Update(ctx, "new", func(n *Note) error { n.Count++; return nil })
+		if err != nil || got.Title != "elsewhere" {
+			t.Fatalf("Update from a stale state: %+v, %v", got, err)
+		}
+		if c := m.Reset(); c.Get != 1 || c.Put != 2 || c.Total() != 3 {
+			t.Errorf("Update from a stale state: %v, want 1 GET + 2 PUTs", c)
 		}
 		if err := fresh.Create(ctx, Note{ID: "c"}); err != nil {
 			t.Fatal(err)

@@ -247,7 +247,8 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 		info = landed
 	}
 	r.observeClock(info.LastModified)
-	next := &recState{version: info.Version, created: env.Created, updated: env.Updated, schema: env.Schema, index: env.Index}
+	info.Size = int64(len(body))
+	next := newState(info, env)
 	r.cache.put(seg, next)
 
 	// Round 3: entries and claims of values the record no longer holds.
