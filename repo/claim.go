@@ -46,6 +46,10 @@ const claimAttempts = 8
 // write needs; the operation retries after a backoff.
 var errBusy = errors.New("another write of this record is in progress")
 
+// errValid reports that the claim already names the key, whose record, at
+// the version the caller read, holds the value.
+var errValid = errors.New("the claim is already held by this record")
+
 // claim acquires the unique claim of index ix for value segment vseg (field
 // value fv, for messages) and returns the claim object's version.
 func (r *Repo[T]) claim(ctx context.Context, ix *indexDef, vseg string, fv reflect.Value, cb claimBody) (string, error) {
@@ -78,7 +82,11 @@ func (r *Repo[T]) claim(ctx context.Context, ix *indexDef, vseg string, fv refle
 			return obj.Version, nil // our own, from an attempt whose response was lost
 		}
 		if owner.Seg != "" {
-			if err := r.claimIsFree(ctx, ix, vseg, fv, obj, owner, cb); err != nil {
+			err := r.claimIsFree(ctx, ix, vseg, fv, obj, owner, cb)
+			if errors.Is(err, errValid) {
+				return obj.Version, nil
+			}
+			if err != nil {
 				return "", err
 			}
 		}
@@ -111,9 +119,12 @@ func (r *Repo[T]) claimIsFree(ctx context.Context, ix *indexDef, vseg string, fv
 		if derr != nil {
 			return errorf(ErrUnique, "%s %s is claimed by key %q, whose record cannot be read (%v); run Check", ix.name, showValue(fv), owner.Key, derr)
 		}
+		holds := r.holds(env, rec.Key, ix, vseg)
 		switch {
-		case r.holds(env, rec.Key, ix, vseg) && !sameKey:
+		case holds && !sameKey:
 			return errorf(ErrUnique, "%s %s is held by key %q", ix.name, showValue(fv), owner.Key)
+		case holds && !me.Create && rec.Version == me.Base:
+			return errValid // Reindex or Check of a record that holds it
 		case sameKey && (me.Create || rec.Version != me.Base):
 			return errStaleBase // our own record moved: this write cannot commit
 		case !owner.Create && rec.Version == owner.Base:

@@ -665,3 +665,72 @@ func TestCheckRepair(t *testing.T) {
 		t.Fatalf("after repair Find: %d", len(got))
 	}
 }
+
+// Doc has a string index whose values can be longer than an index segment.
+type Doc struct {
+	ID    string `nodb:"key"`
+	Title string `nodb:"index"`
+}
+
+func TestLongIndexValues(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st object.Store, _ func() object.Store) {
+		ctx := context.Background()
+		docs := newRepo[Doc](t, st)
+		prefix := strings.Repeat("p", 200) // longer than the 160 bytes kept in a segment
+		titles := map[string]string{"a": prefix + "a", "b": prefix + "b", "c": prefix + "c", "short": "short", "z": strings.Repeat("z", 5000)}
+		for id, title := range titles {
+			if err := docs.Create(ctx, Doc{ID: id, Title: title}); err != nil {
+				t.Fatalf("Create %s: %v", id, err)
+			}
+		}
+		for id, title := range titles {
+			got := collect(t, docs.Find(ctx, "Title", title))
+			if len(got) != 1 || got[0].ID != id {
+				t.Errorf("Find long title of %s: %v", id, got)
+			}
+		}
+		// Membership is exact even among values that share their first 160 bytes.
+		got := collect(t, docs.Range(ctx, "Title", prefix+"b", prefix+"c"))
+		var gotIDs []string
+		for _, d := range got {
+			gotIDs = append(gotIDs, d.ID)
+		}
+		slices.Sort(gotIDs)
+		if !slices.Equal(gotIDs, []string{"b", "c"}) {
+			t.Errorf("Range over long values: %v, want [b c]", gotIDs)
+		}
+		if got := collect(t, docs.Range(ctx, "Title", "a", "t")); len(got) != 4 {
+			t.Errorf("Range [a, t]: %d results, want 4", len(got))
+		}
+	})
+}
+
+func TestPrefixesAndModelsAreSeparate(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	a := newRepo[Indexed](t, st, func(o *repo.Options) { o.Prefix = "app-a" })
+	b := newRepo[Indexed](t, st, func(o *repo.Options) { o.Prefix = "app-b/" })
+	c := newRepo[Indexed](t, st, func(o *repo.Options) { o.Prefix = "app-a"; o.Model = "Other" })
+	for _, r := range []*repo.Repo[Indexed]{a, b, c} {
+		if err := r.Create(ctx, Indexed{ID: "same", Email: "same@x", City: "X"}); err != nil {
+			t.Fatal(err) // the same key and unique value in each namespace
+		}
+	}
+	for info, err := range object.All(ctx, st, "", "", 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(info.Key, "app-a/Indexed/") && !strings.HasPrefix(info.Key, "app-b/Indexed/") && !strings.HasPrefix(info.Key, "app-a/Other/") {
+			t.Errorf("object %q outside the namespaces", info.Key)
+		}
+	}
+	if err := a.Delete(ctx, "same"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := b.Count(ctx); n != 1 {
+		t.Errorf("deleting in one prefix changed another: %d", n)
+	}
+	if n, _ := c.Count(ctx); n != 1 {
+		t.Errorf("deleting in one model changed another: %d", n)
+	}
+}
