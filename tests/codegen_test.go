@@ -50,7 +50,7 @@ func TestCodegenEndToEnd(t *testing.T) {
 	_, bucket := s3test.NewBucket(t)
 	stores := map[string][]string{
 		"file": {"NODB_URL=file://" + filepath.Join(t.TempDir(), "data")},
-		"s3": {"NODB_URL=s3://" + bucket + "/fixture?path_style=true&region=" + url.QueryEscape(env.Region) + "&endpoint=" + url.QueryEscape(env.Endpoint)},
+		"s3":   {"NODB_URL=s3://" + bucket + "/fixture?path_style=true&region=" + url.QueryEscape(env.Region) + "&endpoint=" + url.QueryEscape(env.Endpoint)},
 	}
 	if env.AccessKey != "" {
 		stores["s3"] = append(stores["s3"], "AWS_ACCESS_KEY_ID="+env.AccessKey, "AWS_SECRET_ACCESS_KEY="+env.SecretKey)
