@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nodb-go/nodb/repo/object"
 )
@@ -359,6 +360,10 @@ func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit
 	}
 	results := make(chan *result, window)
 	sem := make(chan struct{}, window)
+	// With a limit, the producer starts no more fetches than can still be
+	// needed: limit, plus one for every hit that verification dropped.
+	var dropped atomic.Int64
+	more := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	defer func() {
 		cancel()
@@ -369,9 +374,9 @@ func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit
 
 	go func() {
 		defer close(results)
-		pageSize := 0
+		pageSize, launched := 0, 0
 		if limit > 0 {
-			pageSize = min(limit+1, object.MaxPageSize)
+			pageSize = min(limit, object.MaxPageSize)
 		}
 		for info, err := range object.All(ctx, r.st, q.prefix, startAfter, pageSize) {
 			res := &result{done: make(chan struct{})}
@@ -389,6 +394,7 @@ func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit
 				return
 			}
 			res.key = info.Key
+			launched++
 			select {
 			case sem <- struct{}{}:
 				res.held = true
@@ -416,6 +422,14 @@ func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit
 			case <-ctx.Done():
 				return
 			}
+			// Wait here, before the listing asks for another page.
+			for limit > 0 && launched-int(dropped.Load()) >= limit {
+				select {
+				case <-more:
+				case <-ctx.Done():
+					return
+				}
+			}
 		}
 	}()
 
@@ -432,6 +446,11 @@ func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit
 			return
 		}
 		if !res.ok {
+			dropped.Add(1)
+			select {
+			case more <- struct{}{}:
+			default:
+			}
 			continue
 		}
 		if !emit(res.v, res.key) {

@@ -162,15 +162,11 @@ func (r *Repo[T]) load(ctx context.Context, seg string) (T, *recState, *envelope
 	if err != nil {
 		return zero, nil, nil, err
 	}
-	env, err := decodeEnvelope(obj.Body)
-	if err != nil {
-		return zero, nil, nil, errorf(ErrCorrupt, "record %s: %v", obj.Key, err)
-	}
-	v, err := r.decodeValue(env, obj.Key)
+	v, env, err := r.decodeRecord(obj.Body, obj.Key)
 	if err != nil {
 		return zero, nil, nil, err
 	}
-	st := newState(obj.Info, env)
+	st := newState(obj.Info, env, obj.Body)
 	r.cache.put(seg, st)
 	return v, st, env, nil
 }
@@ -337,10 +333,10 @@ func (r *Repo[T]) Update(ctx context.Context, key any, fn func(*T) error) (T, er
 		// write fails and the next attempt reads the record.
 		var v T
 		cur, ok := r.cache.get(seg)
-		if ok && cur.env != nil && attempt == 0 {
-			v, err = r.decodeValue(cur.env, r.recordName(seg))
+		if ok && cur.body != nil && attempt == 0 {
+			v, _, err = r.decodeRecord(cur.body, r.recordName(seg))
 		}
-		if !ok || cur.env == nil || attempt > 0 || err != nil {
+		if !ok || cur.body == nil || attempt > 0 || err != nil {
 			v, cur, _, err = r.load(ctx, seg)
 		}
 		if err != nil {
@@ -429,7 +425,7 @@ func (r *Repo[T]) current(ctx context.Context, seg string) (*recState, error) {
 	if err != nil {
 		return nil, errorf(ErrCorrupt, "record %s: %v", obj.Key, err)
 	}
-	st := newState(obj.Info, env)
+	st := newState(obj.Info, env, obj.Body)
 	r.cache.put(seg, st)
 	return st, nil
 }
@@ -491,16 +487,16 @@ type recState struct {
 	updated time.Time
 	schema  int
 	index   map[string]ixState
-	env     *envelope // the stored document, kept for Update if small; else nil
+	body    []byte // the stored record, kept for Update if small; else nil
 }
 
-// maxCachedBody is the largest record whose document the state cache keeps.
+// maxCachedBody is the largest record whose body the state cache keeps.
 const maxCachedBody = 64 << 10
 
-func newState(info object.Info, env *envelope) *recState {
+func newState(info object.Info, env *envelope, body []byte) *recState {
 	st := &recState{version: info.Version, created: env.Created, updated: env.Updated, schema: env.Schema, index: env.Index}
-	if info.Size <= maxCachedBody {
-		st.env = env
+	if len(body) <= maxCachedBody {
+		st.body = body
 	}
 	return st
 }

@@ -60,20 +60,29 @@ type envelope struct {
 
 const envelopeVersion = 1
 
-func decodeEnvelope(body []byte) (*envelope, error) {
-	env := new(envelope)
-	if len(body) > 2 && body[0] == 0x1f && body[1] == 0x8b {
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %v", err)
-		}
-		body, err = io.ReadAll(zr)
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %v", err)
-		}
-		env.gz = true
+// gunzip returns body uncompressed, and whether it was gzipped.
+func gunzip(body []byte) ([]byte, bool, error) {
+	if len(body) < 2 || body[0] != 0x1f || body[1] != 0x8b {
+		return body, false, nil
 	}
-	if err := json.Unmarshal(body, env); err != nil {
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, true, fmt.Errorf("gzip: %v", err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, true, fmt.Errorf("gzip: %v", err)
+	}
+	return out, true, nil
+}
+
+func decodeEnvelope(body []byte) (*envelope, error) {
+	raw, gz, err := gunzip(body)
+	if err != nil {
+		return nil, err
+	}
+	env := &envelope{gz: gz}
+	if err := json.Unmarshal(raw, env); err != nil {
 		return nil, fmt.Errorf("not a NoDB record: %v", err)
 	}
 	if env.NoDB != envelopeVersion {
@@ -82,10 +91,66 @@ func decodeEnvelope(body []byte) (*envelope, error) {
 	return env, nil
 }
 
+// decodeRecord decodes a stored record into its value and envelope. With
+// the JSON codec it decodes both in one pass over the body (the envelope's
+// Value is then nil); otherwise it decodes the envelope, then the value.
+func (r *Repo[T]) decodeRecord(body []byte, name string) (T, *envelope, error) {
+	var v T
+	if r.o.Codec != JSON {
+		env, err := decodeEnvelope(body)
+		if err != nil {
+			return v, nil, errorf(ErrCorrupt, "record %s: %v", name, err)
+		}
+		v, err = r.decodeValue(env, name)
+		return v, env, err
+	}
+	raw, gz, err := gunzip(body)
+	if err != nil {
+		return v, nil, errorf(ErrCorrupt, "record %s: %v", name, err)
+	}
+	var typed struct {
+		envelope
+		Value *T `json:"value"` // shadows envelope.Value
+	}
+	typed.Value = &v
+	if err := json.Unmarshal(raw, &typed); err != nil {
+		if env, eerr := decodeEnvelope(body); eerr != nil {
+			err = eerr // not a record at all: say so
+		} else if env.Codec != JSON.Name() {
+			_, err = r.decodeValue(env, name) // the codec mismatch
+			return v, nil, err
+		}
+		return v, nil, errorf(ErrCorrupt, "record %s: %v", name, err)
+	}
+	env := &typed.envelope
+	env.gz = gz
+	if env.NoDB != envelopeVersion {
+		return v, nil, errorf(ErrCorrupt, "record %s: not a NoDB record (format %d)", name, env.NoDB)
+	}
+	if env.Codec != JSON.Name() {
+		_, err := r.decodeValue(env, name)
+		return v, nil, err
+	}
+	return v, env, nil
+}
+
+// encode returns the stored form of env. The value is spliced in as it is,
+// without the second pass json.Marshal would make over a RawMessage.
 func (env *envelope) encode() ([]byte, error) {
+	value := env.Value
+	env.Value = nil
 	b, err := json.Marshal(env)
-	if err != nil || !env.gz {
-		return b, err
+	env.Value = value
+	if err != nil {
+		return nil, err
+	}
+	if value != nil {
+		b = append(b[:len(b)-1], `,"value":`...)
+		b = append(b, value...)
+		b = append(b, '}')
+	}
+	if !env.gz {
+		return b, nil
 	}
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -150,7 +215,7 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 		NoDB: envelopeVersion, Model: r.m.name, Key: text, Codec: r.o.Codec.Name(),
 		Schema: r.o.SchemaVersion, Created: now, Updated: now, Write: write, gz: r.o.Compress,
 	}
-	if json.Valid(data) {
+	if r.o.Codec == JSON || json.Valid(data) {
 		env.Value = data
 	} else {
 		env.Data = data
@@ -248,7 +313,7 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 	}
 	r.observeClock(info.LastModified)
 	info.Size = int64(len(body))
-	next := newState(info, env)
+	next := newState(info, env, body)
 	r.cache.put(seg, next)
 
 	// Round 3: entries and claims of values the record no longer holds.

@@ -179,7 +179,7 @@ func (s *store) get(ctx context.Context, key string, in *s3.GetObjectInput) (obj
 		return object.Object{}, err
 	}
 	defer out.Body.Close()
-	body, err := io.ReadAll(out.Body)
+	body, err := readBody(out.Body, out.ContentLength)
 	if err != nil {
 		return object.Object{}, err
 	}
@@ -383,4 +383,15 @@ func (c *attemptCounter) option(o *s3.Options) {
 		}
 		return nil
 	})
+}
+
+// readBody reads r whole, into a buffer of the announced size when known
+// (io.ReadAll would grow its buffer by doubling).
+func readBody(r io.Reader, size *int64) ([]byte, error) {
+	if size == nil || *size < 0 || *size > 1<<30 {
+		return io.ReadAll(r)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, *size+1))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }
