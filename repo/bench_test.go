@@ -914,7 +914,10 @@ func BenchmarkS3Ops(b *testing.B) {
 		})
 	})
 	b.Run("Delete/seen", func(b *testing.B) {
-		run(b, map[string]int{"HeadObject": 5, "DeleteObject": 5}, func() {
+		// The record's DELETE is preceded by a HEAD on servers that do not
+		// report a missing key on a conditional delete (versitygw); the
+		// cleanup DELETEs of entries and claims need no such check.
+		run(b, map[string]int{"HeadObject": 1, "DeleteObject": 5}, func() {
 			next++
 			if err := r.Create(ctx, newUser(next)); err != nil {
 				b.Fatal(err)

@@ -392,8 +392,10 @@ func (r *Repo[T]) release(ctx context.Context, claims map[string]string) {
 	_ = r.parallel(ctx, tasks)
 }
 
+// deleteIfMatch deletes a leftover entry or claim if it is still at version;
+// whether it still existed does not matter.
 func (r *Repo[T]) deleteIfMatch(ctx context.Context, key, version string) error {
-	return r.st.Delete(ctx, key, object.DeleteOptions{IfMatch: version})
+	return r.st.Delete(ctx, key, object.DeleteOptions{IfMatch: version, MissingOK: true})
 }
 
 func (r *Repo[T]) entryName(index, valueSeg, seg string) string {

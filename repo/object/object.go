@@ -121,6 +121,12 @@ type DeleteOptions struct {
 	// equals it. Only backends whose Capabilities report ConditionalDelete
 	// accept it; others return ErrUnsupported without deleting.
 	IfMatch string
+	// MissingOK says the caller does not need to know whether the key
+	// existed: with IfMatch, a missing key may then be reported as success
+	// instead of ErrNotFound. Backends use it to save a request where
+	// finding out costs one (s3store on servers that do not report a
+	// missing key on a conditional delete).
+	MissingOK bool
 }
 
 // ListOptions select one page of a listing.

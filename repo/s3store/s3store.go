@@ -285,7 +285,7 @@ func (s *store) Delete(ctx context.Context, key string, opts object.DeleteOption
 	if err := s.requireConditional(ctx, "Delete", key, true); err != nil {
 		return err
 	}
-	if r := s.probed.Load(); r != nil && r.headBeforeDelete {
+	if r := s.probed.Load(); r != nil && r.headBeforeDelete && !opts.MissingOK {
 		// The server does not report a missing key on a conditional
 		// delete; find out first. A HEAD showing another version fails
 		// the condition right away.
