@@ -182,5 +182,3 @@ func showValue(fv reflect.Value) string {
 	}
 	return fmt.Sprintf("%v", fv.Interface())
 }
-
-func sprint(v any) string { return fmt.Sprint(v) }

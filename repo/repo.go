@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/big"
 	mrand "math/rand/v2"
 	"reflect"
@@ -84,6 +85,11 @@ func New[T any](st object.Store, opts ...func(*Options)) (*Repo[T], error) {
 		if err := object.CheckKey(prefix + "x"); err != nil {
 			return nil, invalidf("prefix %q: %v", o.Prefix, err)
 		}
+		for _, seg := range strings.Split(strings.TrimSuffix(prefix, "/"), "/") {
+			if seg == "" || seg == "." || seg == ".." {
+				return nil, invalidf("prefix %q: empty, \".\" and \"..\" segments are not allowed", o.Prefix)
+			}
+		}
 	}
 	r := &Repo[T]{st: st, m: &mm, o: o, base: prefix + name + "/"}
 	r.keyOf = r.reflectKeyOf
@@ -142,13 +148,10 @@ func (r *Repo[T]) keySeg(key any) (string, string, error) {
 
 // keyText is a best-effort text of a key argument for error messages.
 func keyText(key any) string {
-	switch k := key.(type) {
-	case string:
-		return k
-	case nil:
+	if key == nil {
 		return ""
 	}
-	return strings.TrimSpace(strings.Trim(strings.TrimSpace(sprint(key)), "{}"))
+	return fmt.Sprint(key)
 }
 
 func (r *Repo[T]) recordName(seg string) string { return r.base + "r/" + seg }

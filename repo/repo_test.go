@@ -320,9 +320,12 @@ func TestFilestoreStaysInRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	notes := newRepo[Note](t, st, func(o *repo.Options) { o.Prefix = "../../" })
-	_ = notes // a prefix may not escape either
-	notes = newRepo[Note](t, st)
+	for _, prefix := range []string{"../../", "a/../..", "./x", "a//b"} {
+		if _, err := repo.New[Note](st, func(o *repo.Options) { o.Prefix = prefix }); !errors.Is(err, repo.ErrInvalid) {
+			t.Errorf("prefix %q: %v, want ErrInvalid", prefix, err)
+		}
+	}
+	notes := newRepo[Note](t, st)
 	for _, k := range []string{"../../x", "../escape", "/etc/passwd", "a/../../b", "..\\x"} {
 		if err := notes.Put(ctx, Note{ID: k}); err != nil {
 			t.Errorf("Put %q: %v", k, err)
