@@ -293,18 +293,18 @@ func (r *Repo[T]) Replace(ctx context.Context, v T, version string) error {
 			return wrapErr("Replace", r.m.name, text, ErrNotFound)
 		}
 		if cur.version != version {
-			return wrapErr("Replace", r.m.name, text, errorf(ErrConflict, "version conflict: the record is at version %s, not %s", cur.version, version))
+			return wrapErr("Replace", r.m.name, text, errorf(ErrConflict, "the record is at version %s, not %s", cur.version, version))
 		}
 	}
 	if _, err = r.commit(ctx, &v, text, seg, cur, newWriteID()); err != nil {
 		r.cache.drop(seg)
 		switch {
 		case errors.Is(err, errBusy):
-			err = errorf(ErrConflict, "version conflict: another write of the record is in progress")
+			err = errorf(ErrConflict, "another write of the record is in progress")
 		case errors.Is(err, errStaleBase) && errors.Is(err, object.ErrNotFound):
-			err = errorf(ErrNotFound, "not found (deleted since version %s)", version)
+			err = errorf(ErrNotFound, "deleted since version %s", version)
 		case errors.Is(err, errStaleBase):
-			err = errorf(ErrConflict, "version conflict: the record changed since version %s", version)
+			err = errorf(ErrConflict, "the record changed since version %s", version)
 		}
 	}
 	return wrapErr("Replace", r.m.name, text, err)
