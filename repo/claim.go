@@ -46,6 +46,10 @@ const claimAttempts = 8
 // write needs; the operation retries after a backoff.
 var errBusy = errors.New("another write of this record is in progress")
 
+// errRecheck reports that the owner's record changed while the claim was
+// being judged: read the claim and the record again.
+var errRecheck = errors.New("the owner's record changed; look again")
+
 // errValid reports that the claim already names the key, whose record, at
 // the version the caller read, holds the value.
 var errValid = errors.New("the claim is already held by this record")
@@ -85,6 +89,9 @@ func (r *Repo[T]) claim(ctx context.Context, ix *indexDef, vseg string, fv refle
 			err := r.claimIsFree(ctx, ix, vseg, fv, obj, owner, cb)
 			if errors.Is(err, errValid) {
 				return obj.Version, nil
+			}
+			if errors.Is(err, errRecheck) {
+				continue
 			}
 			if err != nil {
 				return "", err
@@ -136,7 +143,12 @@ func (r *Repo[T]) claimIsFree(ctx context.Context, ix *indexDef, vseg string, fv
 				return err
 			}
 			_, err = r.st.Put(ctx, rec.Key, body, object.PutOptions{IfMatch: rec.Version})
-			if err != nil && !errors.Is(err, object.ErrPrecondition) && !errors.Is(err, object.ErrNotFound) {
+			if errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrNotFound) || errors.Is(err, object.ErrConflict) {
+				// The record moved first, maybe by the owner's own commit,
+				// which would now hold the value: look again.
+				return errRecheck
+			}
+			if err != nil {
 				return err
 			}
 			if sameKey {

@@ -734,3 +734,66 @@ func TestPrefixesAndModelsAreSeparate(t *testing.T) {
 		t.Errorf("deleting in one model changed another: %d", n)
 	}
 }
+
+// TestConcurrentUniqueMoves has writers move records between a few unique
+// values at once: afterwards no value is held twice, and GetBy and Check
+// agree with the records.
+func TestConcurrentUniqueMoves(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st object.Store, _ func() object.Store) {
+		ctx := context.Background()
+		people := newRepo[Person](t, st)
+		for i := range 4 {
+			if err := people.Create(ctx, Person{ID: fmt.Sprint("p", i), Email: fmt.Sprint("e", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		won, lost := 0, 0
+		for w := range 6 {
+			r := newRepo[Person](t, st)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(w), 11))
+				for range 10 {
+					id, email := fmt.Sprint("p", rng.IntN(4)), fmt.Sprint("e", rng.IntN(6))
+					_, err := r.Update(ctx, id, func(p *Person) error { p.Email = email; return nil })
+					mu.Lock()
+					switch {
+					case err == nil:
+						won++
+					case errors.Is(err, repo.ErrUnique):
+						lost++
+					default:
+						t.Errorf("Update %s to %s: %v", id, email, err)
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		seen := map[string]string{}
+		for p, err := range people.All(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if other, dup := seen[p.Email]; dup {
+				t.Fatalf("%s and %s both hold %s", other, p.ID, p.Email)
+			}
+			seen[p.Email] = p.ID
+		}
+		for i := range 6 {
+			e := fmt.Sprint("e", i)
+			p, err := people.GetBy(ctx, "Email", e)
+			if holder, ok := seen[e]; ok != (err == nil) || ok && p.ID != holder {
+				t.Errorf("GetBy %s = %v, %v; holder %q", e, p.ID, err, holder)
+			}
+		}
+		rep, err := people.Check(ctx, false)
+		if err != nil || rep.MissingEntries != 0 || rep.MissingClaims != 0 || len(rep.Problems) != 0 {
+			t.Fatalf("Check: %+v %v", rep, err)
+		}
+		t.Logf("%d updates committed, %d refused as duplicates", won, lost)
+	})
+}
