@@ -797,3 +797,62 @@ func TestConcurrentUniqueMoves(t *testing.T) {
 		t.Logf("%d updates committed, %d refused as duplicates", won, lost)
 	})
 }
+
+// TestConcurrentMixedWrites runs random Create, Put, Update and Delete
+// calls from several writers at once over few keys and few unique values,
+// then checks that no unique value is held twice and that every query
+// agrees with the records.
+func TestConcurrentMixedWrites(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st object.Store, _ func() object.Store) {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		for w := range 6 {
+			r := newRepo[Person](t, st)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
+				for range 25 {
+					p := Person{ID: fmt.Sprint("p", rng.IntN(5)), Email: fmt.Sprint("e", rng.IntN(6)),
+						Nick: nicks[rng.IntN(len(nicks))], City: cities[rng.IntN(3)], Age: ages[rng.IntN(len(ages))]}
+					var err error
+					switch rng.IntN(4) {
+					case 0:
+						err = r.Create(ctx, p)
+					case 1:
+						err = r.Put(ctx, p)
+					case 2:
+						_, err = r.Update(ctx, p.ID, func(q *Person) error { *q = p; return nil })
+					default:
+						err = r.Delete(ctx, p.ID)
+					}
+					if err != nil && !errors.Is(err, repo.ErrUnique) && !errors.Is(err, repo.ErrExists) && !errors.Is(err, repo.ErrNotFound) {
+						t.Errorf("%+v: %v", p, err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		people := newRepo[Person](t, st)
+		o := oracle{}
+		emails, nicksHeld := map[string]string{}, map[string]string{}
+		for p, err := range people.All(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q, dup := emails[p.Email]; dup {
+				t.Fatalf("%s and %s both hold email %q", q, p.ID, p.Email)
+			}
+			if q, dup := nicksHeld[p.Nick]; dup && p.Nick != "" {
+				t.Fatalf("%s and %s both hold nick %q", q, p.ID, p.Nick)
+			}
+			emails[p.Email], nicksHeld[p.Nick] = p.ID, p.ID
+			o[p.ID] = p
+		}
+		verify(t, people, o, rand.New(rand.NewPCG(3, 4)), 0)
+		rep, err := people.Check(ctx, false)
+		if err != nil || rep.MissingEntries != 0 || rep.MissingClaims != 0 || len(rep.Problems) != 0 {
+			t.Fatalf("Check: %+v %v", rep, err)
+		}
+	})
+}
