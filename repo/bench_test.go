@@ -23,15 +23,12 @@ import (
 	"io"
 	"iter"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/nodb-go/nodb/internal/s3test"
 	"github.com/nodb-go/nodb/repo"
@@ -660,35 +657,6 @@ func benchCreates(b *testing.B) {
 
 // --- overhead over raw S3 ---
 
-// httpCounter counts the HTTP requests (attempts, retries included) a
-// client sends, by operation.
-type httpCounter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *httpCounter) option(o *s3.Options) {
-	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-		return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("bench.httpCounter",
-			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-				op := awsmiddleware.GetOperationName(ctx)
-				c.mu.Lock()
-				c.n[op]++
-				c.mu.Unlock()
-				return next.HandleFinalize(ctx, in)
-			}), middleware.After)
-	})
-}
-
-// reset returns the counts so far and starts over.
-func (c *httpCounter) reset() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := c.n
-	c.n = map[string]int{}
-	return n
-}
-
 // BenchmarkRawS3 compares Get and Put through the library with the same
 // requests made directly with the aws-sdk-go-v2 client, on the test server,
 // side by side (see sideBySide). Both sides use one client and transfer the
@@ -701,9 +669,9 @@ func (c *httpCounter) reset() map[string]int {
 func BenchmarkRawS3(b *testing.B) {
 	ctx := context.Background()
 	env := s3test.Server(b)
-	var hc httpCounter
-	hc.reset()
-	client := env.NewClient(hc.option)
+	var hc s3test.RequestCounter
+	hc.Reset()
+	client := env.NewClient(hc.Option)
 	_, bucket := s3test.NewBucket(b)
 	st, err := s3store.Open(ctx, client, bucket, nil)
 	if err != nil {
@@ -805,10 +773,10 @@ type side struct {
 // iteration), so that both see the same load on a shared machine, and
 // reports each side's ns/op and the ratio of the last side to each other.
 // Every call must make exactly one HTTP request of kind op.
-func sideBySide(b *testing.B, hc *httpCounter, op string, sides []side) {
+func sideBySide(b *testing.B, hc *s3test.RequestCounter, op string, sides []side) {
 	b.Helper()
 	total := make([]time.Duration, len(sides))
-	hc.reset()
+	hc.Reset()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for j := range sides {
@@ -821,7 +789,7 @@ func sideBySide(b *testing.B, hc *httpCounter, op string, sides []side) {
 		}
 	}
 	b.StopTimer()
-	got := hc.reset()
+	got := hc.Reset()
 	if got[op] != len(sides)*b.N || len(got) != 1 {
 		b.Errorf("HTTP requests %v over %d iterations of %d sides, want one %s per call", got, b.N, len(sides), op)
 	}
@@ -843,9 +811,9 @@ func sideBySide(b *testing.B, hc *httpCounter, op string, sides []side) {
 func BenchmarkS3Ops(b *testing.B) {
 	ctx := context.Background()
 	env := s3test.Server(b)
-	var hc httpCounter
-	hc.reset()
-	client := env.NewClient(hc.option)
+	var hc s3test.RequestCounter
+	hc.Reset()
+	client := env.NewClient(hc.Option)
 	_, bucket := s3test.NewBucket(b)
 	st, err := s3store.Open(ctx, client, bucket, nil)
 	if err != nil {
@@ -864,21 +832,21 @@ func BenchmarkS3Ops(b *testing.B) {
 	// run measures op; prep runs before each op, outside the timer and
 	// the counts. want is checked against the local versitygw only.
 	run := func(b *testing.B, want map[string]int, prep func(), op func() error) {
-		hc.reset()
+		hc.Reset()
 		got := map[string]int{}
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			if prep != nil {
 				b.StopTimer()
 				prep()
-				hc.reset()
+				hc.Reset()
 				b.StartTimer()
 			}
 			if err := op(); err != nil {
 				b.Fatal(err)
 			}
 			b.StopTimer()
-			for k, v := range hc.reset() {
+			for k, v := range hc.Reset() {
 				got[k] += v
 			}
 			b.StartTimer()

@@ -6,9 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/nodb-go/nodb/internal/s3test"
@@ -20,21 +17,14 @@ import (
 // ignoreConditions makes a client behave as if its server silently
 // ignored If-Match and If-None-Match on PutObject and DeleteObject, as some
 // S3-compatible servers do.
-func ignoreConditions(o *s3.Options) {
-	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-		return st.Finalize.Insert(middleware.FinalizeMiddlewareFunc("test.ignoreConditions",
-			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-				if req, ok := in.Request.(*smithyhttp.Request); ok {
-					switch awsmiddleware.GetOperationName(ctx) {
-					case "PutObject", "DeleteObject":
-						req.Header.Del("If-Match")
-						req.Header.Del("If-None-Match")
-					}
-				}
-				return next.HandleFinalize(ctx, in)
-			}), "Signing", middleware.Before)
-	})
-}
+var ignoreConditions = s3test.EditRequests(func(op string, req *smithyhttp.Request) error {
+	switch op {
+	case "PutObject", "DeleteObject":
+		req.Header.Del("If-Match")
+		req.Header.Del("If-None-Match")
+	}
+	return nil
+})
 
 // TestServerIgnoringConditions: on a server that ignores conditional
 // writes, writes that rely on them fail with a clear error and change no

@@ -14,46 +14,16 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/nodb-go/nodb/internal/s3test"
 	"github.com/nodb-go/nodb/repo/object"
 	"github.com/nodb-go/nodb/repo/s3store"
 )
-
-// benchHTTP counts the HTTP requests a client sends, by operation.
-type benchHTTP struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *benchHTTP) option(o *s3.Options) {
-	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-		return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("bench.http",
-			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-				op := awsmiddleware.GetOperationName(ctx)
-				c.mu.Lock()
-				c.n[op]++
-				c.mu.Unlock()
-				return next.HandleFinalize(ctx, in)
-			}), middleware.After)
-	})
-}
-
-func (c *benchHTTP) reset() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := c.n
-	c.n = map[string]int{}
-	return n
-}
 
 // benchSide is one way of doing an operation: prep (optional) runs before
 // each op, outside the measured time and counts.
@@ -68,7 +38,7 @@ type benchSide struct {
 // every iteration) so that they share the machine's load, and reports each
 // side's ns/op and HTTP requests per op, and the ratio of the last side's
 // time to the first's.
-func benchSides(b *testing.B, hc *benchHTTP, sides ...benchSide) {
+func benchSides(b *testing.B, hc *s3test.RequestCounter, sides ...benchSide) {
 	b.Helper()
 	total := make([]time.Duration, len(sides))
 	reqs := make([]map[string]int, len(sides))
@@ -83,13 +53,13 @@ func benchSides(b *testing.B, hc *benchHTTP, sides ...benchSide) {
 			if s.prep != nil {
 				s.prep(i)
 			}
-			hc.reset()
+			hc.Reset()
 			start := time.Now()
 			if err := s.op(i); err != nil {
 				b.Fatalf("%s: %v", s.name, err)
 			}
 			total[k] += time.Since(start)
-			for op, n := range hc.reset() {
+			for op, n := range hc.Reset() {
 				reqs[k][op] += n
 			}
 		}
@@ -132,9 +102,9 @@ func describe(m map[string]int) string {
 func BenchmarkStoreS3(b *testing.B) {
 	ctx := context.Background()
 	env := s3test.Server(b)
-	var hc benchHTTP
-	hc.reset()
-	client := env.NewClient(hc.option)
+	var hc s3test.RequestCounter
+	hc.Reset()
+	client := env.NewClient(hc.Option)
 	_, bucket := s3test.NewBucket(b)
 	st, err := s3store.Open(ctx, client, bucket, nil)
 	if err != nil {
@@ -313,9 +283,9 @@ func BenchmarkStoreS3(b *testing.B) {
 func BenchmarkStoreS3Probe(b *testing.B) {
 	ctx := context.Background()
 	env := s3test.Server(b)
-	var hc benchHTTP
-	hc.reset()
-	client := env.NewClient(hc.option)
+	var hc s3test.RequestCounter
+	hc.Reset()
+	client := env.NewClient(hc.Option)
 	_, bucket := s3test.NewBucket(b)
 	var st object.Store
 	created := 0

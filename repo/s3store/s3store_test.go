@@ -13,11 +13,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/nodb-go/nodb/internal/s3test"
@@ -54,28 +52,10 @@ func rawKeys(t *testing.T, client *s3.Client, bucket string) []string {
 	return keys
 }
 
-// hook runs fn on every attempt's HTTP request before it is signed, so it
-// may change headers; a non-nil error fails the attempt.
-func hook(fn func(op string, req *smithyhttp.Request) error) func(*s3.Options) {
-	return func(o *s3.Options) {
-		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			return st.Finalize.Insert(middleware.FinalizeMiddlewareFunc("test.hook",
-				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-					if req, ok := in.Request.(*smithyhttp.Request); ok {
-						if err := fn(awsmiddleware.GetOperationName(ctx), req); err != nil {
-							return middleware.FinalizeOutput{}, middleware.Metadata{}, err
-						}
-					}
-					return next.HandleFinalize(ctx, in)
-				}), "Signing", middleware.Before)
-		})
-	}
-}
-
 // stripConditions makes the client behave like a server that ignores
 // If-Match and If-None-Match on the named operations.
 func stripConditions(ops ...string) func(*s3.Options) {
-	return hook(func(op string, req *smithyhttp.Request) error {
+	return s3test.EditRequests(func(op string, req *smithyhttp.Request) error {
 		for _, o := range ops {
 			if o == op {
 				req.Header.Del("If-Match")
@@ -388,7 +368,7 @@ type countOps struct {
 }
 
 func (c *countOps) option(sub string) func(*s3.Options) {
-	return hook(func(op string, req *smithyhttp.Request) error {
+	return s3test.EditRequests(func(op string, req *smithyhttp.Request) error {
 		if strings.Contains(req.URL.Path, sub) {
 			c.mu.Lock()
 			if c.n == nil {
@@ -493,7 +473,7 @@ func TestProbeTransientFailure(t *testing.T) {
 	var fail atomic.Int32
 	fail.Store(1)
 	st, _, _ := newStore(t, nil, func(o *s3.Options) { o.RetryMaxAttempts = 1 },
-		hook(func(op string, req *smithyhttp.Request) error {
+		s3test.EditRequests(func(op string, req *smithyhttp.Request) error {
 			if strings.Contains(req.URL.Path, "_nodb/probe/") && fail.Add(-1) >= 0 {
 				return errors.New("injected network failure")
 			}
