@@ -105,8 +105,21 @@ func (r *Repo[T]) Check(ctx context.Context, repair bool) (Report, error) {
 		return !info.LastModified.IsZero() && info.LastModified.Add(r.o.ClaimLease).Before(r.storeNow())
 	}
 	unknown := map[string]bool{}
+	// del removes a leftover entry if it is still at the listed version
+	// (unconditionally after re-checking, on a store without conditional
+	// deletes), and releases a leftover claim.
+	condDelete := r.st.Capabilities().ConditionalDelete
 	del := func(ctx context.Context, info object.Info) {
-		if err := r.deleteIfMatch(ctx, info.Key, info.Version); err == nil {
+		var err error
+		switch {
+		case strings.HasPrefix(info.Key, r.base+"u/"):
+			err = r.releaseClaim(ctx, info.Key, info.Version)
+		case condDelete:
+			err = r.deleteIfMatch(ctx, info.Key, info.Version)
+		default:
+			err = r.st.Delete(ctx, info.Key, object.DeleteOptions{})
+		}
+		if err == nil {
 			mu.Lock()
 			rep.Repaired++
 			mu.Unlock()
@@ -205,6 +218,9 @@ func (r *Repo[T]) Check(ctx context.Context, repair bool) (Report, error) {
 		if rec := records[owner.Seg]; rec != nil && rec.segs[pos] == vseg {
 			claimed[name+"/"+owner.Seg] = true
 			continue
+		}
+		if owner.Seg == "" && !condDelete {
+			continue // released: free for anyone, and cannot be deleted safely here
 		}
 		rep.StaleClaims++
 		if repair && old(obj.Info) {

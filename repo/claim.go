@@ -106,7 +106,9 @@ func (r *Repo[T]) claim(ctx context.Context, ix *indexDef, vseg string, fv refle
 			return "", err
 		}
 	}
-	return "", errorf(ErrConflict, "unique %s %s: the claim kept changing under %d attempts; retry", ix.name, showValue(fv), claimAttempts)
+	// Other writers keep taking the value over: let the operation back off
+	// and try again (it gives up with ErrConflict after Options.MaxRetries).
+	return "", fmt.Errorf("%w: the claim on %s %s kept changing under %d attempts", errBusy, ix.name, showValue(fv), claimAttempts)
 }
 
 // claimIsFree returns nil if the claim obj, owned by owner, may be taken

@@ -305,7 +305,7 @@ func TestUniqueRace(t *testing.T) {
 // TestConcurrentIndexMoves has writers move records between index values
 // concurrently and checks the indexes are exact afterwards.
 func TestConcurrentIndexMoves(t *testing.T) {
-	eachBackend(t, func(t *testing.T, st object.Store, _ func() object.Store) {
+	eachRacingBackend(t, func(t *testing.T, st object.Store, _ func() object.Store) {
 		ctx := context.Background()
 		people := newRepo[Person](t, st)
 		for i := range 4 {
@@ -739,7 +739,7 @@ func TestPrefixesAndModelsAreSeparate(t *testing.T) {
 // values at once: afterwards no value is held twice, and GetBy and Check
 // agree with the records.
 func TestConcurrentUniqueMoves(t *testing.T) {
-	eachBackend(t, func(t *testing.T, st object.Store, _ func() object.Store) {
+	eachRacingBackend(t, func(t *testing.T, st object.Store, _ func() object.Store) {
 		ctx := context.Background()
 		people := newRepo[Person](t, st)
 		for i := range 4 {
@@ -803,7 +803,7 @@ func TestConcurrentUniqueMoves(t *testing.T) {
 // then checks that no unique value is held twice and that every query
 // agrees with the records.
 func TestConcurrentMixedWrites(t *testing.T) {
-	eachBackend(t, func(t *testing.T, st object.Store, _ func() object.Store) {
+	eachRacingBackend(t, func(t *testing.T, st object.Store, _ func() object.Store) {
 		ctx := context.Background()
 		var wg sync.WaitGroup
 		for w := range 6 {

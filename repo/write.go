@@ -348,17 +348,18 @@ func (e *staleErr) Unwrap() []error { return []error{errStaleBase, e.cause} }
 
 // removeStale deletes the entries and claims of old that next no longer
 // holds (all of them when next is nil), each only if it is still the object
-// that was recorded in old. Failures are left for Check.
+// that was recorded in old. On a store without conditional deletes, entries
+// stay for Check (an unconditional delete could remove an entry a later
+// write put back) and claims are released with a conditional rewrite.
+// Failures are left for Check.
 func (r *Repo[T]) removeStale(ctx context.Context, seg string, old, next map[string]ixState) {
-	if !r.st.Capabilities().ConditionalDelete {
-		return // without If-Match a delayed delete could remove a live entry
-	}
+	condDelete := r.st.Capabilities().ConditionalDelete
 	var tasks []func(context.Context) error
 	for name, st := range old {
 		if n, ok := next[name]; ok && n.V == st.V {
 			continue
 		}
-		if st.E != "" {
+		if st.E != "" && condDelete {
 			key := r.entryName(name, st.V, seg)
 			ver := st.E
 			tasks = append(tasks, func(ctx context.Context) error {
@@ -369,27 +370,43 @@ func (r *Repo[T]) removeStale(ctx context.Context, seg string, old, next map[str
 			key := r.claimName(name, st.V)
 			ver := st.C
 			tasks = append(tasks, func(ctx context.Context) error {
-				return r.deleteIfMatch(ctx, key, ver)
+				return r.releaseClaim(ctx, key, ver)
 			})
 		}
 	}
 	_ = r.parallel(context.WithoutCancel(ctx), tasks)
 }
 
-// release deletes the claims an attempt made before it failed for sure (its
-// record was not written). Each claim version is relied on by this attempt
-// only (see claim.go), so deleting it with If-Match is safe.
+// release gives up the claims an attempt made before it failed for sure
+// (its record was not written). Each claim version is relied on by this
+// attempt only (see claim.go), so releasing it with If-Match is safe.
 func (r *Repo[T]) release(ctx context.Context, claims map[string]string) {
-	if len(claims) == 0 || !r.st.Capabilities().ConditionalDelete {
+	if len(claims) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	tasks := make([]func(context.Context) error, 0, len(claims))
 	for name, ver := range claims {
-		tasks = append(tasks, func(ctx context.Context) error { return r.deleteIfMatch(ctx, name, ver) })
+		tasks = append(tasks, func(ctx context.Context) error { return r.releaseClaim(ctx, name, ver) })
 	}
 	_ = r.parallel(ctx, tasks)
+}
+
+// releasedClaim is the body of a claim given up by its writer where the
+// store cannot delete conditionally: it names no owner, so anyone may take
+// it over at once.
+var releasedClaim = []byte(`{"released":true}`)
+
+// releaseClaim gives up the claim key if it is still at version: deleted
+// with If-Match, or, on a store without conditional deletes, rewritten with
+// If-Match to name no owner.
+func (r *Repo[T]) releaseClaim(ctx context.Context, key, version string) error {
+	if r.st.Capabilities().ConditionalDelete {
+		return r.deleteIfMatch(ctx, key, version)
+	}
+	_, err := r.st.Put(ctx, key, releasedClaim, object.PutOptions{IfMatch: version})
+	return err
 }
 
 // deleteIfMatch deletes a leftover entry or claim if it is still at version;

@@ -21,6 +21,8 @@
 //     (http://host/bucket/key) instead of the host name, as most
 //     S3-compatible servers need.
 //   - skip_probe: "true" to skip the conditional-write probe (see below).
+//   - conditional_delete: "false" to never delete conditionally (see
+//     [Options.NoConditionalDelete]); use it with versitygw.
 //
 // # Credentials
 //
@@ -76,6 +78,18 @@
 // [Options.SkipProbe] (URL skip_probe=true) skips the probe for servers
 // known to be good, such as Amazon S3 general purpose buckets, and assumes
 // S3's behaviour.
+//
+// # Servers whose conditional DELETE is not atomic
+//
+// A conditional DELETE must not remove an object that a concurrent
+// conditional PUT has just replaced. versitygw v1.8.0 fails this: racing a
+// DELETE with If-Match against a PUT with the same If-Match, both succeeded
+// in 9 of 300 trials, once leaving no object at all although the PUT had
+// reported success. NoDB relies on that atomicity only to clean up after
+// itself, so on such a server set [Options.NoConditionalDelete] (URL
+// conditional_delete=false): superseded index entries and claims are then
+// left for Repo.Check instead of being deleted, and record deletes are
+// unconditional. The probe cannot detect this: it is a race.
 //
 // # Retried writes
 //

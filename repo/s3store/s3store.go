@@ -44,6 +44,16 @@ type Options struct {
 	// without checking. Set it only for servers known to honour them, such
 	// as Amazon S3 (general purpose buckets) and versitygw.
 	SkipProbe bool
+
+	// NoConditionalDelete makes the store never delete conditionally:
+	// Capabilities reports ConditionalDelete false and Delete with IfMatch
+	// fails with object.ErrUnsupported. NoDB then leaves superseded index
+	// entries and claims in place for Check instead of deleting them, which
+	// is always safe. Set it for servers whose conditional DELETE is not
+	// atomic with concurrent writes to the same key: versitygw v1.8.0 is
+	// one (a DELETE with If-Match racing a PUT with the same If-Match both
+	// succeeded in 9 of 300 trials, and the DELETE removed the new object).
+	NoConditionalDelete bool
 }
 
 // Open returns a store over bucket, reached through client. It makes no
@@ -82,6 +92,7 @@ func Open(ctx context.Context, client Client, bucket string, opts *Options) (obj
 		prefix:    prefix,
 		server:    describeServer(client, bucket),
 		skipProbe: o.SkipProbe,
+		noCondDel: o.NoConditionalDelete,
 		probeSem:  make(chan struct{}, 1),
 	}
 	return s, nil
@@ -106,6 +117,7 @@ type store struct {
 	prefix    string // "" or ends in "/"
 	server    string // for messages
 	skipProbe bool
+	noCondDel bool
 
 	probeSem chan struct{}               // held while probing
 	probed   atomic.Pointer[probeResult] // set once a probe completed
@@ -282,6 +294,9 @@ func (s *store) Delete(ctx context.Context, key string, opts object.DeleteOption
 		}
 		return nil
 	}
+	if s.noCondDel {
+		return &opError{op: "Delete", key: key, sentinel: object.ErrUnsupported, msg: "conditional deletes are disabled (Options.NoConditionalDelete)"}
+	}
 	if err := s.requireConditional(ctx, "Delete", key, true); err != nil {
 		return err
 	}
@@ -358,6 +373,9 @@ func (s *store) List(ctx context.Context, opts object.ListOptions) (object.ListP
 }
 
 func (s *store) Capabilities() object.Capabilities {
+	if s.noCondDel {
+		return object.Capabilities{ConditionalDelete: false}
+	}
 	if r := s.probed.Load(); r != nil && r.put && !r.del {
 		return object.Capabilities{ConditionalDelete: false}
 	}

@@ -55,7 +55,7 @@ func NewClient(ctx context.Context, region, endpoint string, pathStyle bool) (*s
 }
 
 // urlParams are the query parameters OpenURL accepts.
-var urlParams = []string{"region", "endpoint", "path_style", "skip_probe"}
+var urlParams = []string{"region", "endpoint", "path_style", "skip_probe", "conditional_delete"}
 
 // OpenURL opens the store that an s3:// URL names (see the package doc,
 // "URLs"), with a client from [NewClient]. It makes no request.
@@ -92,11 +92,17 @@ func OpenURL(ctx context.Context, u *url.URL) (object.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	condDelete := true
+	if q.Has("conditional_delete") {
+		if condDelete, err = parseBool(q, "conditional_delete"); err != nil {
+			return nil, err
+		}
+	}
 	client, err := NewClient(ctx, q.Get("region"), q.Get("endpoint"), pathStyle)
 	if err != nil {
 		return nil, err
 	}
-	return Open(ctx, client, u.Host, &Options{Prefix: strings.TrimPrefix(u.Path, "/"), SkipProbe: skipProbe})
+	return Open(ctx, client, u.Host, &Options{Prefix: strings.TrimPrefix(u.Path, "/"), SkipProbe: skipProbe, NoConditionalDelete: !condDelete})
 }
 
 func urlParamsForm() []string {
