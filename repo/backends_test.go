@@ -2,6 +2,7 @@ package repo_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/nodb-go/nodb/internal/s3test"
@@ -59,12 +60,41 @@ func openS3(opts *s3store.Options) func(t *testing.T) (object.Store, func() obje
 // PUT (s3store.BenchmarkDeletePutRace measures it), so on S3 these tests run
 // as NoDB is documented to run on such a server: without conditional
 // deletes, leaving superseded entries and claims to Check.
-var racingBackends = []backend{backends[0], backends[1], {"s3", openS3(&s3store.Options{NoConditionalDelete: true})}}
+var racingBackends = []backend{backends[0], backends[1], {"s3", openS3(&s3store.Options{NoConditionalDelete: true})}, memNoCondDelete}
+
+// memNoCondDelete is a memstore that cannot delete conditionally, to test
+// NoDB's fallback for such stores.
+var memNoCondDelete = backend{"mem-no-conditional-delete", func(t *testing.T) (object.Store, func() object.Store) {
+	st := noCondDelete{memstore.New()}
+	return st, func() object.Store { return st }
+}}
+
+type noCondDelete struct{ object.Store }
+
+func (s noCondDelete) Capabilities() object.Capabilities { return object.Capabilities{} }
+
+func (s noCondDelete) Delete(ctx context.Context, key string, opts object.DeleteOptions) error {
+	if opts.IfMatch != "" {
+		return fmt.Errorf("noCondDelete: %w", object.ErrUnsupported)
+	}
+	return s.Store.Delete(ctx, key, opts)
+}
 
 // eachRacingBackend is eachBackend over racingBackends.
 func eachRacingBackend(t *testing.T, f func(t *testing.T, st object.Store, reopen func() object.Store)) {
 	t.Helper()
-	for _, b := range racingBackends {
+	eachOf(t, racingBackends, f)
+}
+
+// eachBackendAndFallback is eachBackend plus memNoCondDelete.
+func eachBackendAndFallback(t *testing.T, f func(t *testing.T, st object.Store, reopen func() object.Store)) {
+	t.Helper()
+	eachOf(t, append(backends[:len(backends):len(backends)], memNoCondDelete), f)
+}
+
+func eachOf(t *testing.T, bs []backend, f func(t *testing.T, st object.Store, reopen func() object.Store)) {
+	t.Helper()
+	for _, b := range bs {
 		t.Run(b.name, func(t *testing.T) {
 			st, reopen := b.open(t)
 			f(t, st, reopen)
@@ -75,10 +105,5 @@ func eachRacingBackend(t *testing.T, f func(t *testing.T, st object.Store, reope
 // eachBackend runs f as a parallel-free subtest on every backend.
 func eachBackend(t *testing.T, f func(t *testing.T, st object.Store, reopen func() object.Store)) {
 	t.Helper()
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			st, reopen := b.open(t)
-			f(t, st, reopen)
-		})
-	}
+	eachOf(t, backends, f)
 }

@@ -120,7 +120,7 @@ func TestCrashAnywhere(t *testing.T) {
 			return r.Delete(ctx, "u1")
 		}, func(recs map[string]CrashUser) bool { _, ok := recs["u1"]; return !ok }},
 	}
-	eachBackend(t, func(t *testing.T, st object.Store, _ func() object.Store) {
+	eachBackendAndFallback(t, func(t *testing.T, st object.Store, _ func() object.Store) {
 		ctx := context.Background()
 		run := 0
 		for _, sc := range scenarios {

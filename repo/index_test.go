@@ -174,8 +174,8 @@ func verify(t *testing.T, people *repo.Repo[Person], o oracle, rng *rand.Rand, s
 // TestModelBased runs random writes against the store and an in-memory
 // oracle and compares every query after every few steps.
 func TestModelBased(t *testing.T) {
-	steps := map[string]int{"mem": 400, "file": 300, "s3": 200}
-	for _, b := range backends {
+	steps := map[string]int{"mem": 400, "file": 300, "s3": 200, memNoCondDelete.name: 400}
+	for _, b := range append(backends[:len(backends):len(backends)], memNoCondDelete) {
 		t.Run(b.name, func(t *testing.T) {
 			st, reopen := b.open(t)
 			seed := uint64(time.Now().UnixNano())
