@@ -89,6 +89,12 @@ func TestOpen(t *testing.T) {
 		{url: "s3://bucket?region=us-east-1", check: noNetwork},
 		{url: "s3://bucket/some/prefix?region=eu-west-1&endpoint=http://127.0.0.1:1&path_style=true&skip_probe=true", check: noNetwork},
 		{url: "s3://bucket?endpoint=https://s3.example.com", check: noNetwork},
+		{url: "s3://bucket?region=us-east-1&conditional_delete=false", check: func(t *testing.T, st object.Store) {
+			if st.Capabilities().ConditionalDelete {
+				t.Error("conditional_delete=false: the store still deletes conditionally")
+			}
+		}},
+		{url: "s3://bucket?conditional_delete=sometimes", err: `conditional_delete="sometimes" is not true or false`},
 		{url: "s3://bucket?bogus=1", err: `unknown query parameter "bogus"; accepted: region, endpoint, path_style, skip_probe`},
 		{url: "s3://bucket?path_style=maybe", err: `path_style="maybe" is not true or false`},
 		{url: "s3://bucket?region=a&region=b", err: `"region" given 2 times`},

@@ -729,3 +729,28 @@ func TestOpen(t *testing.T) {
 		t.Errorf("bad prefix: %v", err)
 	}
 }
+
+func TestNoConditionalDelete(t *testing.T) {
+	ctx := context.Background()
+	st := s3test.NewStore(t, &s3store.Options{NoConditionalDelete: true})
+	if st.Capabilities().ConditionalDelete {
+		t.Fatal("Capabilities reports conditional deletes")
+	}
+	info, err := st.Put(ctx, "k", []byte("v"), object.PutOptions{IfNoneMatch: "*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Delete(ctx, "k", object.DeleteOptions{IfMatch: info.Version})
+	if !errors.Is(err, object.ErrUnsupported) || !strings.Contains(err.Error(), "NoConditionalDelete") {
+		t.Fatalf("conditional Delete: %v, want ErrUnsupported", err)
+	}
+	if _, err := st.Head(ctx, "k"); err != nil {
+		t.Fatalf("the refused Delete deleted: %v", err)
+	}
+	if err := st.Delete(ctx, "k", object.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Head(ctx, "k"); !errors.Is(err, object.ErrNotFound) {
+		t.Fatalf("unconditional Delete: %v", err)
+	}
+}
