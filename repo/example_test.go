@@ -10,6 +10,7 @@ import (
 
 	"github.com/nodb-go/nodb/repo"
 	"github.com/nodb-go/nodb/repo/memstore"
+	"github.com/nodb-go/nodb/repo/object"
 )
 
 // User is the model of the examples: the key, a unique field and two
@@ -351,4 +352,75 @@ func ExampleOpen_s3() {
 	if err := users.Put(ctx, User{ID: "alice", Email: "alice@example.com"}); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// Add an index to a model that already has records: queries on it fail
+// with ErrNotBuilt until Reindex has indexed the old records.
+func ExampleRepo_Reindex() {
+	ctx := context.Background()
+	st := memstore.New()
+	type ProductV1 struct {
+		SKU   string `nodb:"key"`
+		Color string
+	}
+	type ProductV2 struct {
+		SKU   string `nodb:"key"`
+		Color string `nodb:"index"` // new
+	}
+	model := func(o *repo.Options) { o.Model = "Product" }
+
+	v1, _ := repo.New[ProductV1](st, model)
+	for _, p := range []ProductV1{{"a1", "red"}, {"b2", "blue"}, {"c3", "red"}} {
+		if err := v1.Create(ctx, p); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	v2, _ := repo.New[ProductV2](st, model)
+	for _, err := range v2.Find(ctx, "Color", "red") {
+		fmt.Println("before Reindex:", errors.Is(err, repo.ErrNotBuilt))
+	}
+	if err := v2.Reindex(ctx); err != nil {
+		log.Fatal(err)
+	}
+	for p, err := range v2.Find(ctx, "Color", "red") {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("red:", p.SKU)
+	}
+	// Output:
+	// before Reindex: true
+	// red: a1
+	// red: c3
+}
+
+// Check scans a model for leftovers of interrupted writes and, with repair,
+// removes them. Here an index entry is deleted behind NoDB's back, so a
+// query would miss a record until Check repairs it.
+func ExampleRepo_Check() {
+	ctx := context.Background()
+	st := memstore.New()
+	users, _ := repo.New[User](st)
+	if err := users.Create(ctx, User{ID: "alice", Email: "alice@example.com", City: "Paris"}); err != nil {
+		log.Fatal(err)
+	}
+	if err := st.Delete(ctx, "User/i/City/"+repo.IndexString("Paris")+"/alice", object.DeleteOptions{}); err != nil {
+		log.Fatal(err)
+	}
+
+	report, err := users.Check(ctx, true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("records:", report.Records, "missing entries:", report.MissingEntries, "repaired:", report.Repaired)
+	for u, err := range users.Find(ctx, "City", "Paris") {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("in Paris:", u.ID)
+	}
+	// Output:
+	// records: 1 missing entries: 1 repaired: 1
+	// in Paris: alice
 }
