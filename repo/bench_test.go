@@ -117,78 +117,57 @@ const (
 // replaces with an empty memstore (the memstore inserts keys in O(n), so
 // long runs of Create start over every so often).
 type benchStore struct {
-	data       swapStore
-	fast, slow *meter.Store
-	cur        atomic.Pointer[meter.Store]
+	switchStore             // the meter in use, fast or slow
+	data        switchStore // the memstore both meters see
+	fast, slow  *meter.Store
 }
 
 func newBenchStore() *benchStore {
 	s := &benchStore{}
-	s.data.resetData()
+	s.resetData()
 	s.fast = meter.Wrap(&s.data)
 	s.slow = meter.Wrap(&s.data, meter.WithLatency(roundsLatency))
-	s.cur.Store(s.fast)
+	s.set(s.fast)
 	return s
 }
 
-func (s *benchStore) m() *meter.Store { return s.cur.Load() }
+// m returns the meter in use.
+func (s *benchStore) m() *meter.Store { return s.get().(*meter.Store) }
 
-func (s *benchStore) resetData() { s.data.resetData() }
+func (s *benchStore) resetData() { s.data.set(memstore.New()) }
 
-func (s *benchStore) Get(ctx context.Context, key string, opts object.GetOptions) (object.Object, error) {
-	return s.m().Get(ctx, key, opts)
+// switchStore forwards every call to the store last given to set.
+type switchStore struct {
+	p atomic.Pointer[storeRef]
 }
 
-func (s *benchStore) Head(ctx context.Context, key string) (object.Info, error) {
-	return s.m().Head(ctx, key)
+type storeRef struct{ object.Store }
+
+func (s *switchStore) set(st object.Store) { s.p.Store(&storeRef{st}) }
+
+func (s *switchStore) get() object.Store { return s.p.Load().Store }
+
+func (s *switchStore) Get(ctx context.Context, key string, opts object.GetOptions) (object.Object, error) {
+	return s.get().Get(ctx, key, opts)
 }
 
-func (s *benchStore) Put(ctx context.Context, key string, body []byte, opts object.PutOptions) (object.Info, error) {
-	return s.m().Put(ctx, key, body, opts)
+func (s *switchStore) Head(ctx context.Context, key string) (object.Info, error) {
+	return s.get().Head(ctx, key)
 }
 
-func (s *benchStore) Delete(ctx context.Context, key string, opts object.DeleteOptions) error {
-	return s.m().Delete(ctx, key, opts)
+func (s *switchStore) Put(ctx context.Context, key string, body []byte, opts object.PutOptions) (object.Info, error) {
+	return s.get().Put(ctx, key, body, opts)
 }
 
-func (s *benchStore) List(ctx context.Context, opts object.ListOptions) (object.ListPage, error) {
-	return s.m().List(ctx, opts)
+func (s *switchStore) Delete(ctx context.Context, key string, opts object.DeleteOptions) error {
+	return s.get().Delete(ctx, key, opts)
 }
 
-func (s *benchStore) Capabilities() object.Capabilities { return s.m().Capabilities() }
-
-// swapStore forwards to a memstore that resetData replaces.
-type swapStore struct {
-	p atomic.Pointer[memHolder]
+func (s *switchStore) List(ctx context.Context, opts object.ListOptions) (object.ListPage, error) {
+	return s.get().List(ctx, opts)
 }
 
-type memHolder struct{ object.Store }
-
-func (s *swapStore) resetData() { s.p.Store(&memHolder{memstore.New()}) }
-
-func (s *swapStore) st() object.Store { return s.p.Load().Store }
-
-func (s *swapStore) Get(ctx context.Context, key string, opts object.GetOptions) (object.Object, error) {
-	return s.st().Get(ctx, key, opts)
-}
-
-func (s *swapStore) Head(ctx context.Context, key string) (object.Info, error) {
-	return s.st().Head(ctx, key)
-}
-
-func (s *swapStore) Put(ctx context.Context, key string, body []byte, opts object.PutOptions) (object.Info, error) {
-	return s.st().Put(ctx, key, body, opts)
-}
-
-func (s *swapStore) Delete(ctx context.Context, key string, opts object.DeleteOptions) error {
-	return s.st().Delete(ctx, key, opts)
-}
-
-func (s *swapStore) List(ctx context.Context, opts object.ListOptions) (object.ListPage, error) {
-	return s.st().List(ctx, opts)
-}
-
-func (s *swapStore) Capabilities() object.Capabilities { return s.st().Capabilities() }
+func (s *switchStore) Capabilities() object.Capabilities { return s.get().Capabilities() }
 
 func addCounts(a, b meter.Counts) meter.Counts {
 	return meter.Counts{
@@ -213,10 +192,10 @@ func (h *opRun) untimed(f func()) {
 	}
 	cur := h.st.m()
 	h.acc = addCounts(h.acc, cur.Reset())
-	h.st.cur.Store(h.st.fast)
+	h.st.set(h.st.fast)
 	f()
 	h.st.fast.Reset()
-	h.st.cur.Store(cur)
+	h.st.set(cur)
 	if h.timed {
 		h.b.StartTimer()
 	}
@@ -256,7 +235,7 @@ func (want cost) check(c meter.Counts, n int) bool {
 // latency is measured by BenchmarkFanout instead.
 func measure(b *testing.B, st *benchStore, want cost, op func(h *opRun, i int) error) {
 	b.Helper()
-	st.cur.Store(st.fast)
+	st.set(st.fast)
 	h := &opRun{b: b, st: st, timed: true}
 	st.fast.Reset()
 	b.ResetTimer()
@@ -268,8 +247,8 @@ func measure(b *testing.B, st *benchStore, want cost, op func(h *opRun, i int) e
 	b.StopTimer()
 	c := addCounts(h.acc, st.fast.Reset())
 
-	st.cur.Store(st.slow)
-	defer st.cur.Store(st.fast)
+	st.set(st.slow)
+	defer st.set(st.fast)
 	hr := &opRun{b: b, st: st}
 	st.slow.Reset()
 	for i := b.N; i < b.N+roundsIters; i++ {
@@ -769,27 +748,22 @@ type side struct {
 	op   func() error
 }
 
-// sideBySide runs each side b.N times, interleaved (the order rotates every
-// iteration), so that both see the same load on a shared machine, and
-// reports each side's ns/op and the ratio of the last side to each other.
-// Every call must make exactly one HTTP request of kind op.
+// sideBySide runs each side b.N times, interleaved (see s3test.Interleave),
+// and reports each side's ns/op and the ratio of the last side to each
+// other. Every call must make exactly one HTTP request of kind op.
 func sideBySide(b *testing.B, hc *s3test.RequestCounter, op string, sides []side) {
 	b.Helper()
-	total := make([]time.Duration, len(sides))
-	hc.Reset()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		for j := range sides {
-			k := (i + j) % len(sides)
-			start := time.Now()
-			if err := sides[k].op(); err != nil {
-				b.Fatalf("%s: %v", sides[k].name, err)
-			}
-			total[k] += time.Since(start)
+	ss := make([]s3test.Side, len(sides))
+	for k, sd := range sides {
+		ss[k] = s3test.Side{Name: sd.name, Op: func(int) error { return sd.op() }}
+	}
+	total, reqs := s3test.Interleave(b, hc, ss)
+	got := map[string]int{}
+	for _, r := range reqs {
+		for k, v := range r {
+			got[k] += v
 		}
 	}
-	b.StopTimer()
-	got := hc.Reset()
 	if got[op] != len(sides)*b.N || len(got) != 1 {
 		b.Errorf("HTTP requests %v over %d iterations of %d sides, want one %s per call", got, b.N, len(sides), op)
 	}

@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -34,37 +33,16 @@ type benchSide struct {
 	want map[string]int // HTTP requests per op, by operation; nil: not checked
 }
 
-// benchSides runs the sides b.N times each, interleaved (the order rotates
-// every iteration) so that they share the machine's load, and reports each
-// side's ns/op and HTTP requests per op, and the ratio of the last side's
-// time to the first's.
+// benchSides runs the sides b.N times each, interleaved (see
+// s3test.Interleave), and reports each side's ns/op and HTTP requests per
+// op, and the ratio of the last side's time to the first's.
 func benchSides(b *testing.B, hc *s3test.RequestCounter, sides ...benchSide) {
 	b.Helper()
-	total := make([]time.Duration, len(sides))
-	reqs := make([]map[string]int, len(sides))
-	for k := range reqs {
-		reqs[k] = map[string]int{}
+	ss := make([]s3test.Side, len(sides))
+	for k, sd := range sides {
+		ss[k] = s3test.Side{Name: sd.name, Prep: sd.prep, Op: sd.op}
 	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		for j := range sides {
-			k := (i + j) % len(sides)
-			s := sides[k]
-			if s.prep != nil {
-				s.prep(i)
-			}
-			hc.Reset()
-			start := time.Now()
-			if err := s.op(i); err != nil {
-				b.Fatalf("%s: %v", s.name, err)
-			}
-			total[k] += time.Since(start)
-			for op, n := range hc.Reset() {
-				reqs[k][op] += n
-			}
-		}
-	}
-	b.StopTimer()
+	total, reqs := s3test.Interleave(b, hc, ss)
 	n := float64(b.N)
 	for k, s := range sides {
 		b.ReportMetric(float64(total[k].Nanoseconds())/n, s.name+"-ns/op")
