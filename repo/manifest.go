@@ -71,15 +71,27 @@ func (r *Repo[T]) attach(ctx context.Context, refresh bool) (*manifest, error) {
 		if err != nil {
 			return nil, err
 		}
+		// A new index is built already if the model has no records; the
+		// emptiness LIST is made at most once per attempt, and only if needed.
+		newState := ""
+		stateOfNew := func() (string, error) {
+			if newState == "" {
+				empty, err := r.empty(ctx)
+				if err != nil {
+					return "", err
+				}
+				newState = stateBuilding
+				if empty {
+					newState = stateReady
+				}
+			}
+			return newState, nil
+		}
 		opts := object.PutOptions{IfNoneMatch: "*"}
 		if m == nil {
-			empty, err := r.empty(ctx)
+			state, err := stateOfNew()
 			if err != nil {
 				return nil, err
-			}
-			state := stateReady
-			if !empty {
-				state = stateBuilding
 			}
 			m = &manifest{NoDB: envelopeVersion, Model: r.m.name, KeyField: r.m.key.name, KeyKind: r.m.key.kind.String(),
 				HashKeys: r.o.HashKeys, Codec: r.o.Codec.Name(), Schema: r.o.SchemaVersion, Indexes: map[string]manifestIndex{}}
@@ -102,10 +114,8 @@ func (r *Repo[T]) attach(ctx context.Context, refresh bool) (*manifest, error) {
 					continue
 				}
 				if !ok {
-					if empty, err := r.empty(ctx); err != nil {
+					if want.State, err = stateOfNew(); err != nil {
 						return nil, err
-					} else if empty {
-						want.State = stateReady
 					}
 				}
 				m.Indexes[ix.name] = want

@@ -262,10 +262,16 @@ func (r *Repo[T]) allQuery() *query[T] {
 // Count returns the number of records, from LIST requests alone
 // (ceil(records/1000) of them).
 func (r *Repo[T]) Count(ctx context.Context) (int, error) {
+	n, err := r.countKeys(ctx, r.base+"r/")
+	return n, wrapErr("Count", r.m.name, "", err)
+}
+
+// countKeys counts the objects under prefix with LIST requests alone.
+func (r *Repo[T]) countKeys(ctx context.Context, prefix string) (int, error) {
 	n := 0
-	for _, err := range object.All(ctx, r.st, r.base+"r/", "", 0) {
+	for _, err := range object.All(ctx, r.st, prefix, "", 0) {
 		if err != nil {
-			return 0, wrapErr("Count", r.m.name, "", err)
+			return 0, err
 		}
 		n++
 	}
@@ -281,14 +287,8 @@ func (r *Repo[T]) CountBy(ctx context.Context, field string, value any) (int, er
 	if err != nil {
 		return 0, wrapErr("CountBy", r.m.name, "", err)
 	}
-	n := 0
-	for _, err := range object.All(ctx, r.st, q.prefix, "", 0) {
-		if err != nil {
-			return 0, wrapErr("CountBy", r.m.name, "", err)
-		}
-		n++
-	}
-	return n, nil
+	n, err := r.countKeys(ctx, q.prefix)
+	return n, wrapErr("CountBy", r.m.name, "", err)
 }
 
 // GetBy returns the record whose unique field equals value. It costs two
