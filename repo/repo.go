@@ -506,13 +506,19 @@ func newState(info object.Info, env *envelope, body []byte) *recState {
 
 // stateCache remembers the last state this Repo saw of each record, so that
 // Replace with a known version and Put of a known record need no GET. A
-// stale entry only costs a failed conditional write and a retry.
+// stale entry only costs a failed conditional write and a retry. It holds
+// at most stateCacheSize records and stateCacheBytes of record bodies, so
+// that scanning a large model through All does not pin its records.
 type stateCache struct {
-	mu sync.Mutex
-	m  map[string]*recState
+	mu    sync.Mutex
+	m     map[string]*recState
+	bytes int // of bodies held
 }
 
-const stateCacheSize = 4096
+const (
+	stateCacheSize  = 4096
+	stateCacheBytes = 16 << 20
+)
 
 func (c *stateCache) get(seg string) (*recState, bool) {
 	c.mu.Lock()
@@ -527,17 +533,26 @@ func (c *stateCache) put(seg string, st *recState) {
 	if c.m == nil {
 		c.m = make(map[string]*recState)
 	}
-	if len(c.m) >= stateCacheSize {
-		for k := range c.m { // evict an arbitrary entry
-			delete(c.m, k)
+	c.remove(seg)
+	for k := range c.m { // evict arbitrary entries while over a bound
+		if len(c.m) < stateCacheSize && c.bytes+len(st.body) <= stateCacheBytes {
 			break
 		}
+		c.remove(k)
 	}
 	c.m[seg] = st
+	c.bytes += len(st.body)
+}
+
+func (c *stateCache) remove(seg string) {
+	if old, ok := c.m[seg]; ok {
+		c.bytes -= len(old.body)
+		delete(c.m, seg)
+	}
 }
 
 func (c *stateCache) drop(seg string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.m, seg)
+	c.remove(seg)
 }
