@@ -72,6 +72,13 @@ var (
 	// ErrUnsupported: the request needs a feature this backend or server does
 	// not provide, such as a server that silently ignores conditional writes.
 	ErrUnsupported = errors.New("object: unsupported by this store")
+	// ErrOutcomeUnknown: a conditional write or delete may or may not have
+	// taken effect, and the backend cannot tell which. It happens when a
+	// response was lost and the retry failed its condition while the stored
+	// object is not the one this request wrote: the first attempt may never
+	// have landed, or may have landed and been replaced by another writer
+	// within milliseconds. Callers must not treat it as a failed condition.
+	ErrOutcomeUnknown = errors.New("object: outcome unknown (the request may have taken effect)")
 )
 
 // Info describes a stored object.
@@ -182,15 +189,21 @@ type Store interface {
 	// version differs, and with ErrNotFound or ErrPrecondition if the key does
 	// not exist. Among concurrent conditional Puts to one key, at most one
 	// whose condition held before any of them wins; the others fail with
-	// ErrPrecondition or ErrConflict. A Put whose response was lost and that
-	// the backend retried must report success if its first attempt landed.
+	// ErrPrecondition or ErrConflict. A conditional Put whose response was
+	// lost and that the backend retried must report success if it can tell
+	// that its first attempt landed (the stored bytes are its own), and an
+	// error wrapping ErrOutcomeUnknown if it cannot; never ErrPrecondition
+	// for a condition that only its own retry broke.
 	Put(ctx context.Context, key string, body []byte, opts PutOptions) (Info, error)
 
 	// Delete removes the object stored under key. Deleting a missing key
 	// without conditions succeeds (as on S3). With opts.IfMatch, Delete fails
 	// with ErrPrecondition if the current version differs, ErrNotFound if the
 	// key does not exist, and ErrUnsupported if the backend cannot delete
-	// conditionally.
+	// conditionally. A conditional Delete whose response was lost and whose
+	// retry failed (servers answer 404 or 412 once the key is gone) reports
+	// success if the key is gone, and ErrOutcomeUnknown if it holds another
+	// version now.
 	Delete(ctx context.Context, key string, opts DeleteOptions) error
 
 	// List returns one page of the keys that start with opts.Prefix and sort
