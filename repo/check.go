@@ -134,11 +134,10 @@ func (r *Repo[T]) Check(ctx context.Context, repair bool) (Report, error) {
 			return rep, wrapErr("Check", r.m.name, "", err)
 		}
 		rep.Entries++
-		parts := strings.SplitN(info.Key[len(r.base+"i/"):], "/", 3)
-		if len(parts) != 3 {
+		name, vseg, seg, _, ok := splitEntry(info.Key[len(r.base+"i/"):])
+		if !ok {
 			continue
 		}
-		name, vseg, seg := parts[0], parts[1], parts[2]
 		pos, ok := r.m.byField[name]
 		if !ok {
 			unknown[name] = true
@@ -175,7 +174,7 @@ func (r *Repo[T]) Check(ctx context.Context, repair bool) (Report, error) {
 			}
 			rep.MissingEntries++
 			if repair {
-				key := r.entryName(name, vseg, seg)
+				key := r.entryName(name, vseg, seg, entryWrite(seg, newWriteID()))
 				tasks = append(tasks, func(ctx context.Context) error {
 					if _, err := r.st.Put(ctx, key, entryBody(newWriteID()), object.PutOptions{}); err != nil {
 						return err

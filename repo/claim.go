@@ -68,7 +68,7 @@ func (r *Repo[T]) claim(ctx context.Context, ix *indexDef, vseg string, fv refle
 			r.observeClock(info.LastModified)
 			return info.Version, nil
 		}
-		if !errors.Is(err, object.ErrPrecondition) && !errors.Is(err, object.ErrConflict) {
+		if !lookAgain(ctx, err) {
 			return "", err
 		}
 		obj, err := r.st.Get(ctx, name, object.GetOptions{})
@@ -102,13 +102,21 @@ func (r *Repo[T]) claim(ctx context.Context, ix *indexDef, vseg string, fv refle
 			r.observeClock(info.LastModified)
 			return info.Version, nil
 		}
-		if !errors.Is(err, object.ErrPrecondition) && !errors.Is(err, object.ErrConflict) && !errors.Is(err, object.ErrNotFound) {
+		if !errors.Is(err, object.ErrNotFound) && !lookAgain(ctx, err) {
 			return "", err
 		}
 	}
 	// Other writers keep taking the value over: let the operation back off
 	// and try again (it gives up with ErrConflict after Options.MaxRetries).
 	return "", fmt.Errorf("%w: the claim on %s %s kept changing under %d attempts", errBusy, ix.name, showValue(fv), claimAttempts)
+}
+
+// lookAgain reports whether a failed claim write calls for reading the
+// claim: its condition failed, or its outcome is unknown (a lost response),
+// in which case the claim names its write if it landed.
+func lookAgain(ctx context.Context, err error) bool {
+	return errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConflict) ||
+		!definite(err) && ctx.Err() == nil
 }
 
 // claimIsFree returns nil if the claim obj, owned by owner, may be taken
@@ -139,7 +147,7 @@ func (r *Repo[T]) claimIsFree(ctx context.Context, ix *indexDef, vseg string, fv
 		case !owner.Create && rec.Version == owner.Base:
 			// Pending update: fence it by moving the owner's record past
 			// the version its commit is conditioned on.
-			env.Write = newWriteID()
+			env.Prev, env.Write = env.Write, newWriteID()
 			body, err := env.encode()
 			if err != nil {
 				return err

@@ -32,6 +32,15 @@ var (
 	// ErrNotBuilt: a query used an index that is not built yet (it was
 	// added to a model that already had records). Run Reindex.
 	ErrNotBuilt = errors.New("repo: index not built")
+	// ErrOutcomeUnknown: a write may or may not have landed, and NoDB could
+	// not tell which: the response to the record's write was lost (or the
+	// context ended while it was in flight), and reading the record back did
+	// not prove either way, since another writer may have replaced it
+	// since. The write's claims and entries are kept, so no unique value it
+	// may hold is freed. Update never calls its function again after such a
+	// write. Read the record (Get, GetRecord) to decide, and retry only if
+	// the change is not there; Check settles leftovers later.
+	ErrOutcomeUnknown = errors.New("repo: outcome unknown")
 )
 
 // Error is the error type returned by Repo methods. It names the operation,
@@ -80,11 +89,15 @@ func wrapErr(op, model, key string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) {
-		return context.Canceled
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return context.DeadlineExceeded
+	// Context errors pass through unchanged, unless the write they stopped
+	// may have landed: that must stay visible as ErrOutcomeUnknown.
+	if !errors.Is(err, ErrOutcomeUnknown) {
+		if errors.Is(err, context.Canceled) {
+			return context.Canceled
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return context.DeadlineExceeded
+		}
 	}
 	if re, ok := err.(*Error); ok {
 		return re
@@ -103,7 +116,7 @@ func wrapErr(op, model, key string, err error) error {
 }
 
 func isOurs(err error) bool {
-	for _, k := range []error{ErrNotFound, ErrExists, ErrConflict, ErrUnique, ErrInvalid, ErrCorrupt, ErrNotBuilt} {
+	for _, k := range []error{ErrNotFound, ErrExists, ErrConflict, ErrUnique, ErrInvalid, ErrCorrupt, ErrNotBuilt, ErrOutcomeUnknown} {
 		if errors.Is(err, k) {
 			return true
 		}

@@ -637,7 +637,7 @@ func TestCheckRepair(t *testing.T) {
 	}
 	_, err := st.Put(ctx, "Person/i/City/"+repo.IndexString("Nowhere")+"/p1", nil, object.PutOptions{})
 	must(err)
-	must(st.Delete(ctx, "Person/i/City/"+repo.IndexString("X")+"/p2", object.DeleteOptions{}))
+	must(deleteAll(ctx, st, "Person/i/City/"+repo.IndexString("X")+"/p2"))
 	_, err = st.Put(ctx, "Person/u/Email/"+repo.IndexString("ghost"), []byte(`{"key":"gone","seg":"gone","create":true}`), object.PutOptions{})
 	must(err)
 	_, err = st.Put(ctx, "Person/i/Removed/"+repo.IndexString("v")+"/p1", nil, object.PutOptions{})
@@ -855,4 +855,19 @@ func TestConcurrentMixedWrites(t *testing.T) {
 			t.Fatalf("Check: %+v %v", rep, err)
 		}
 	})
+}
+
+// deleteAll deletes every object whose key starts with prefix, such as the
+// entries of one record under one value ("<model>/i/<index>/<value>/<key>":
+// their names go on with the id of the write that made them).
+func deleteAll(ctx context.Context, st object.Store, prefix string) error {
+	for info, err := range object.All(ctx, st, prefix, "", 0) {
+		if err != nil {
+			return err
+		}
+		if err := st.Delete(ctx, info.Key, object.DeleteOptions{}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -341,7 +341,7 @@ func (r *Repo[T]) reindexRecord(ctx context.Context, seg string, todo []int) err
 				return err
 			}
 		}
-		if _, err := r.st.Put(ctx, r.entryName(ix.name, s, seg), entryBody(write), object.PutOptions{}); err != nil {
+		if _, err := r.st.Put(ctx, r.entryName(ix.name, s, seg, entryWrite(seg, write)), entryBody(write), object.PutOptions{}); err != nil {
 			return err
 		}
 	}

@@ -82,6 +82,10 @@ type query[T any] struct {
 	// keep verifies a fetched record against the key it was listed under
 	// (after prefix).
 	keep func(v *T, rest string) (bool, error)
+	// holds reports, for an index query, whether the fetched record v
+	// holds the value of the entry listed under rest; an entry whose record
+	// does not (or does not exist) is a leftover. nil for record listings.
+	holds func(v *T, rest string) bool
 	// fingerprint ties cursors to the query.
 	fingerprint string
 }
@@ -128,10 +132,14 @@ func (r *Repo[T]) findQuery(ctx context.Context, field string, value any) (*quer
 	return &query[T]{
 		op:     "Find",
 		prefix: r.base + "i/" + ix.name + "/" + vseg + "/",
-		seg:    func(rest string) string { return rest },
+		seg:    entrySeg,
 		keep: func(v *T, _ string) (bool, error) {
 			segs, err := r.indexOf(v, nil)
 			return err == nil && segs[pos] == vseg, err
+		},
+		holds: func(v *T, _ string) bool {
+			segs, err := r.indexOf(v, nil)
+			return err != nil || segs[pos] == vseg
 		},
 		fingerprint: "find/" + ix.name + "/" + vseg,
 	}, nil
@@ -212,8 +220,13 @@ func (r *Repo[T]) rangeQuery(ctx context.Context, field string, lo, hi any) (*qu
 			return err == nil && bytes.Compare(b, hiB) > 0
 		},
 		seg: func(rest string) string {
-			_, seg, _ := strings.Cut(rest, "/")
-			return seg
+			_, tail, _ := strings.Cut(rest, "/")
+			return entrySeg(tail)
+		},
+		holds: func(v *T, rest string) bool {
+			vseg, _, _ := strings.Cut(rest, "/")
+			segs, err := r.indexOf(v, nil)
+			return err != nil || segs[pos] == vseg
 		},
 		keep: func(v *T, rest string) (bool, error) {
 			// The record must hold the very value it was listed under (a
@@ -262,32 +275,43 @@ func (r *Repo[T]) allQuery() *query[T] {
 // Count returns the number of records, from LIST requests alone
 // (ceil(records/1000) of them).
 func (r *Repo[T]) Count(ctx context.Context) (int, error) {
-	n, err := r.countKeys(ctx, r.base+"r/")
+	n, err := r.countKeys(ctx, r.base+"r/", false)
 	return n, wrapErr("Count", r.m.name, "", err)
 }
 
-// countKeys counts the objects under prefix with LIST requests alone.
-func (r *Repo[T]) countKeys(ctx context.Context, prefix string) (int, error) {
-	n := 0
-	for _, err := range object.All(ctx, r.st, prefix, "", 0) {
+// countKeys counts the objects under prefix with LIST requests alone; with
+// entries set, the entries of one record count once.
+func (r *Repo[T]) countKeys(ctx context.Context, prefix string, entries bool) (int, error) {
+	n, last := 0, ""
+	for info, err := range object.All(ctx, r.st, prefix, "", 0) {
 		if err != nil {
 			return 0, err
+		}
+		if entries {
+			e := entryOf(info.Key[len(prefix):])
+			if e == last {
+				continue
+			}
+			last = e
 		}
 		n++
 	}
 	return n, nil
 }
 
-// CountBy returns the number of index entries for field == value, from LIST
-// requests alone. It equals the number of matching records unless a writer
-// died mid-write and left an entry behind that Check has not removed yet;
-// use Find to count exactly.
+// CountBy returns the number of records whose field equals value, from the
+// index's entries alone: ceil(entries/1000) LIST requests and no GET. Writes
+// that fail remove their entries before they return, so the count is exact
+// unless a writer died (or lost its connection) between writing an entry
+// and committing its record, less than Options.ClaimLease ago or without a
+// query having met the entry since: such a leftover counts until Find,
+// Range or Check removes it. Find counts exactly, at one GET per record.
 func (r *Repo[T]) CountBy(ctx context.Context, field string, value any) (int, error) {
 	q, err := r.findQuery(ctx, field, value)
 	if err != nil {
 		return 0, wrapErr("CountBy", r.m.name, "", err)
 	}
-	n, err := r.countKeys(ctx, q.prefix)
+	n, err := r.countKeys(ctx, q.prefix, true)
 	return n, wrapErr("CountBy", r.m.name, "", err)
 }
 
@@ -375,6 +399,7 @@ func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit
 	go func() {
 		defer close(results)
 		pageSize, launched := 0, 0
+		lastEntry := ""
 		if limit > 0 {
 			pageSize = min(limit, object.MaxPageSize)
 		}
@@ -393,6 +418,15 @@ func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit
 			if q.stop != nil && q.stop(rest) {
 				return
 			}
+			if q.holds != nil {
+				// Entries of one record under one value list together
+				// (one per write that left one): fetch the record once.
+				entry := entryOf(rest)
+				if entry == lastEntry {
+					continue
+				}
+				lastEntry = entry
+			}
 			res.key = info.Key
 			launched++
 			select {
@@ -402,12 +436,15 @@ func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit
 				return
 			}
 			wg.Add(1)
-			go func(seg, rest string) {
+			go func(info object.Info, seg, rest string) {
 				defer wg.Done()
 				defer close(res.done)
 				v, _, _, err := r.load(ctx, seg)
 				switch {
 				case errors.Is(err, object.ErrNotFound):
+					if q.holds != nil {
+						r.dropLeftover(ctx, info)
+					}
 				case err != nil:
 					res.err = err
 				case q.keep == nil:
@@ -415,8 +452,11 @@ func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit
 				default:
 					res.ok, res.err = q.keep(&v, rest)
 					res.v = v
+					if !res.ok && res.err == nil && !q.holds(&v, rest) {
+						r.dropLeftover(ctx, info)
+					}
 				}
-			}(q.seg(rest), rest)
+			}(info, q.seg(rest), rest)
 			select {
 			case results <- res:
 			case <-ctx.Done():
@@ -490,6 +530,10 @@ func (r *Repo[T]) page(ctx context.Context, q *query[T], cursor string, limit in
 	r.run(ctx, q, startAfter, limit, min(limit, r.o.Concurrency), func(v T, key string) bool {
 		p.Items = append(p.Items, v)
 		last = key
+		if q.holds != nil {
+			// Resume after every entry of this record under this value.
+			last = q.prefix + entryOf(key[len(q.prefix):]) + entryWriteSep + "~"
+		}
 		return true
 	}, func(err error) { failed = err })
 	if failed != nil {
@@ -500,4 +544,35 @@ func (r *Repo[T]) page(ctx context.Context, q *query[T], cursor string, limit in
 		p.Next = base64.RawURLEncoding.EncodeToString(b)
 	}
 	return p, nil
+}
+
+// entryOf returns the part of a listed entry name (after a query's prefix)
+// that names the record and value, without the write id: the entries of
+// one record under one value share it.
+func entryOf(rest string) string {
+	if i := strings.Index(rest, entryWriteSep); i >= 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
+// dropLeftover deletes an index entry that a query met and found not backed
+// by its record, if it is older than Options.ClaimLease by the store's
+// clock: a leftover of a write that failed without cleaning up (a crash),
+// whose writer is past its lease. An entry named with its write id is
+// deleted by name; an older-style entry only if it is still the listed
+// version, where the store deletes conditionally. Failures are ignored:
+// Check removes what is left.
+func (r *Repo[T]) dropLeftover(ctx context.Context, info object.Info) {
+	if info.LastModified.IsZero() || !info.LastModified.Add(r.o.ClaimLease).Before(r.storeNow()) {
+		return
+	}
+	_, _, _, write, ok := splitEntry(info.Key[len(r.base+"i/"):])
+	switch {
+	case !ok:
+	case write != "":
+		_ = r.deleteOwn(ctx, info.Key)
+	case r.st.Capabilities().ConditionalDelete:
+		_ = r.deleteIfMatch(ctx, info.Key, info.Version)
+	}
 }

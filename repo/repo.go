@@ -317,6 +317,11 @@ func (r *Repo[T]) Replace(ctx context.Context, v T, version string) error {
 // given. fn must not change the key. If fn returns an error, Update returns
 // it and writes nothing. Update returns the value it stored.
 //
+// fn never runs again after a write whose outcome is unknown (a lost
+// response that reading the record back could not settle): Update then
+// returns an error for which errors.Is(err, ErrOutcomeUnknown) holds. Read
+// the record to see whether the change is there before doing it again.
+//
 // Update starts from the last state of the record this Repo read or wrote,
 // if it knows it; then, without index changes, it costs one PUT. Otherwise it
 // reads the record first (one GET more).
@@ -393,12 +398,8 @@ func (r *Repo[T]) Delete(ctx context.Context, key any) error {
 		}
 		err = r.st.Delete(ctx, r.recordName(seg), opts)
 		r.cache.drop(seg)
-		if err != nil && !definite(err) && ctx.Err() == nil {
-			// The outcome is unknown (a lost response, say): if the record
-			// is gone, the delete landed.
-			if _, herr := r.st.Head(ctx, r.recordName(seg)); errors.Is(herr, object.ErrNotFound) {
-				err = nil
-			}
+		if err != nil && !definite(err) {
+			err = r.deleteOutcome(ctx, seg, cur.version, err)
 		}
 		if err != nil {
 			stale := errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConflict) || ok && errors.Is(err, object.ErrNotFound)
@@ -413,6 +414,25 @@ func (r *Repo[T]) Delete(ctx context.Context, key any) error {
 		r.removeStale(ctx, seg, cur.index, nil)
 		return nil
 	}
+}
+
+// deleteOutcome decides a record DELETE of version that failed with err
+// and may have landed (a lost response, say): the record gone means it
+// landed (deleting is idempotent, whoever else deleted it too); the record
+// still at version means it did not, and the caller may simply try again
+// (ErrPrecondition); the record at another version leaves it unknown.
+func (r *Repo[T]) deleteOutcome(ctx context.Context, seg, version string, err error) error {
+	if ctx.Err() != nil {
+		return &unknownErr{cause: err}
+	}
+	info, herr := r.st.Head(ctx, r.recordName(seg))
+	switch {
+	case errors.Is(herr, object.ErrNotFound):
+		return nil
+	case herr == nil && info.Version == version:
+		return fmt.Errorf("%w: the record is still there after a failed delete (%v)", object.ErrPrecondition, err)
+	}
+	return &unknownErr{cause: err}
 }
 
 // current returns the record's state, or nil if it does not exist.
@@ -486,6 +506,7 @@ func newWriteID() string {
 // recState is what a writer must know about a record's current state.
 type recState struct {
 	version string
+	write   string // the write id that made this state
 	created time.Time
 	updated time.Time
 	schema  int
@@ -497,7 +518,7 @@ type recState struct {
 const maxCachedBody = 64 << 10
 
 func newState(info object.Info, env *envelope, body []byte) *recState {
-	st := &recState{version: info.Version, created: env.Created, updated: env.Updated, schema: env.Schema, index: env.Index}
+	st := &recState{version: info.Version, write: env.Write, created: env.Created, updated: env.Updated, schema: env.Schema, index: env.Index}
 	if len(body) <= maxCachedBody {
 		st.body = body
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,26 +20,36 @@ import (
 // misses a committed record and never returns a record that does not match.
 //
 //  1. Index entries and unique claims for values the record does not hold
-//     yet are written first, in parallel.
+//     yet are written first, in parallel. An entry's name ends in the write
+//     id of the operation that wrote it (<E(key)>!/<write id>), so that no
+//     two writes ever share an entry object.
 //  2. The record is written with If-None-Match "*" (new) or If-Match on the
-//     version the writer read: this PUT is the commit point.
-//  3. Entries and claims of values the record no longer holds are deleted,
-//     each with If-Match on the version recorded when it was written, so a
-//     delayed cleanup can never remove an entry that a later write of the
-//     same value put back (the A -> B -> A case).
+//     version the writer read: this PUT is the commit point. The record
+//     names its write and the write it replaced (Write, Prev).
+//  3. Entries and claims of values the record no longer holds are deleted:
+//     entries by their own name, claims with If-Match on the version
+//     recorded when they were written, so a delayed cleanup can never remove
+//     a claim that a later write of the same value put back (A -> B -> A).
 //
-// A writer that dies anywhere leaves only entries and claims that no
-// committed record backs; readers verify every hit against the record, and
-// Check removes them. A failed commit leaves its entries too: deleting them
-// could remove an entry that a concurrent writer of the same key and value
-// has just committed.
+// Every write ends in one of three outcomes. It landed; it certainly did not
+// (a condition failed, a claim is held, the context ended before the
+// commit), and then it deletes the entries and releases the claims it wrote
+// before it returns, which touches nothing another writer relies on since
+// its entries are its own and a claim version is relied on by one write
+// only; or its outcome is unknown (the record PUT's response was lost and
+// reading the record back cannot tell), and then it keeps everything and
+// reports ErrOutcomeUnknown. A writer that dies anywhere leaves only entries
+// and claims that no committed record backs; readers verify every hit
+// against the record, remove leftovers older than the claim lease, and
+// Check removes the rest.
 
 // ixState is what a record remembers of one of its index values: the value
 // segment and the versions of the entry and claim written for it.
 type ixState struct {
 	V string `json:"v"`
-	E string `json:"e,omitempty"`
-	C string `json:"c,omitempty"`
+	E string `json:"e,omitempty"` // entry version
+	W string `json:"w,omitempty"` // entry write id; "" for an entry named without one (older stores)
+	C string `json:"c,omitempty"` // claim version
 }
 
 // envelope is the stored form of a record: a JSON document.
@@ -51,6 +62,7 @@ type envelope struct {
 	Created time.Time          `json:"created"`
 	Updated time.Time          `json:"updated"`
 	Write   string             `json:"write"`
+	Prev    string             `json:"prev,omitempty"` // the write this one replaced
 	Index   map[string]ixState `json:"index,omitempty"`
 	Value   json.RawMessage    `json:"value,omitempty"`
 	Data    []byte             `json:"data,omitempty"`
@@ -196,16 +208,75 @@ func (r *Repo[T]) encodeValue(v *T) ([]byte, error) {
 // Put and Update retry.
 var errStaleBase = errors.New("record changed since it was read")
 
+// staleErr wraps errStaleBase and the store's error.
+type staleErr struct{ cause error }
+
+func (e *staleErr) Error() string   { return errStaleBase.Error() }
+func (e *staleErr) Unwrap() []error { return []error{errStaleBase, e.cause} }
+
+// unknownErr reports a record write whose outcome could not be decided. It
+// wraps ErrOutcomeUnknown and the store's error.
+type unknownErr struct{ cause error }
+
+func (e *unknownErr) Error() string {
+	return "outcome unknown: the record write may have landed (" + e.cause.Error() + "); read the record to decide"
+}
+func (e *unknownErr) Unwrap() []error { return []error{ErrOutcomeUnknown, e.cause} }
+
 // commit writes v as the next state of the record with segment seg, whose
 // current state is cur (nil: it does not exist).
 //
 // write names the operation; its attempts share it, so that an attempt can
 // recognise a claim that an earlier attempt made but lost the response of.
+// An attempt that fails for certain has removed what it wrote when commit
+// returns; one whose outcome is unknown returns an error wrapping
+// ErrOutcomeUnknown and leaves everything in place.
 func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recState, write string) (*recState, error) {
+	env, err := r.nextEnvelope(v, text, cur, write)
+	if err != nil {
+		return nil, err
+	}
 	segs, err := r.indexOf(v, make([]string, 0, len(r.m.indexes)))
 	if err != nil {
 		return nil, err
 	}
+	w := &pendingWrite{}
+	if err := r.writeIndexes(ctx, v, text, seg, segs, cur, env, w); err != nil {
+		r.undo(ctx, w)
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		r.undo(ctx, w) // the record PUT was never sent
+		return nil, err
+	}
+	body, err := env.encode()
+	if err != nil {
+		r.undo(ctx, w)
+		return nil, invalidf("encoding record: %v", err)
+	}
+	info, err := r.writeRecord(ctx, seg, body, cur, env.Write)
+	if err != nil {
+		r.cache.drop(seg)
+		if errors.Is(err, errStaleBase) || definite(err) {
+			r.undo(ctx, w)
+		}
+		return nil, err
+	}
+	var next *recState
+	if info.Version != "" { // else it landed and was replaced already
+		r.observeClock(info.LastModified)
+		info.Size = int64(len(body))
+		next = newState(info, env, body)
+		r.cache.put(seg, next)
+	}
+	if cur != nil {
+		r.removeStale(ctx, seg, cur.index, env.Index)
+	}
+	return next, nil
+}
+
+// nextEnvelope builds the stored form of v as the state after cur.
+func (r *Repo[T]) nextEnvelope(v *T, text string, cur *recState, write string) (*envelope, error) {
 	data, err := r.encodeValue(v)
 	if err != nil {
 		return nil, invalidf("%s: %v", r.o.Codec.Name(), err)
@@ -220,23 +291,41 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 	} else {
 		env.Data = data
 	}
-	base := ""
 	if cur != nil {
-		base = cur.version
+		env.Prev = cur.write
 		if !cur.created.IsZero() {
 			env.Created = cur.created
 		}
 	}
+	return env, nil
+}
 
-	// Round 1: entries and claims for values the record does not hold yet.
-	var (
-		mu     sync.Mutex
-		tasks  []func(context.Context) error
-		claims = map[string]string{} // claims made by this attempt: name -> version
-	)
+// pendingWrite is what one attempt wrote before its record PUT: what it
+// must remove if it fails for certain.
+type pendingWrite struct {
+	mu      sync.Mutex
+	entries []string          // entry names
+	claims  map[string]string // claim name -> version
+}
+
+// writeIndexes writes, in parallel, the entries and claims of the values in
+// segs that cur does not hold yet, and records them in env.Index and w.
+func (r *Repo[T]) writeIndexes(ctx context.Context, v *T, text, seg string, segs []string, cur *recState, env *envelope, w *pendingWrite) error {
+	base := ""
+	if cur != nil {
+		base = cur.version
+	}
 	if len(segs) > 0 {
 		env.Index = make(map[string]ixState, len(segs))
 	}
+	set := func(name string, f func(*ixState)) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		st := env.Index[name]
+		f(&st)
+		env.Index[name] = st
+	}
+	var tasks []func(context.Context) error
 	for i, s := range segs {
 		if s == "" {
 			continue
@@ -248,110 +337,96 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 				continue
 			}
 		}
-		env.Index[ix.name] = ixState{V: s}
 		name := ix.name
+		id := entryWrite(seg, env.Write)
+		env.Index[name] = ixState{V: s, W: id}
+		entry := r.entryName(name, s, seg, id)
 		tasks = append(tasks, func(ctx context.Context) error {
-			info, err := r.st.Put(ctx, r.entryName(name, s, seg), entryBody(write), object.PutOptions{})
+			if id != "" {
+				// Listed before the PUT is sent: a lost response may
+				// still have stored the entry. An entry without an id is
+				// shared with other writes of the record and stays.
+				w.mu.Lock()
+				w.entries = append(w.entries, entry)
+				w.mu.Unlock()
+			}
+			info, err := r.st.Put(ctx, entry, entryBody(env.Write), object.PutOptions{})
 			if err != nil {
 				return err
 			}
 			r.observeClock(info.LastModified)
-			mu.Lock()
-			st := env.Index[name]
-			st.E = info.Version
-			env.Index[name] = st
-			mu.Unlock()
+			set(name, func(st *ixState) { st.E = info.Version })
 			return nil
 		})
 		if ix.unique {
 			fv := reflect.ValueOf(v).Elem().FieldByIndex(ix.index)
 			tasks = append(tasks, func(ctx context.Context) error {
-				ver, err := r.claim(ctx, ix, s, fv, claimBody{Key: text, Seg: seg, Write: write, Base: base, Create: cur == nil})
+				ver, err := r.claim(ctx, ix, s, fv, claimBody{Key: text, Seg: seg, Write: env.Write, Base: base, Create: cur == nil})
 				if err != nil {
 					return err
 				}
-				mu.Lock()
-				st := env.Index[name]
-				st.C = ver
-				env.Index[name] = st
-				claims[r.claimName(name, s)] = ver
-				mu.Unlock()
+				set(name, func(st *ixState) { st.C = ver })
+				w.mu.Lock()
+				if w.claims == nil {
+					w.claims = map[string]string{}
+				}
+				w.claims[r.claimName(name, s)] = ver
+				w.mu.Unlock()
 				return nil
 			})
 		}
 	}
-	if err := r.parallel(ctx, tasks); err != nil {
-		r.release(ctx, claims)
-		return nil, err
-	}
+	return r.parallel(ctx, tasks)
+}
 
-	// Round 2: the record, the commit point.
-	body, err := env.encode()
-	if err != nil {
-		return nil, invalidf("encoding record: %v", err)
-	}
+// writeRecord writes the record body, the commit point, conditioned on
+// cur. It returns errStaleBase (wrapped) when the condition failed, an
+// error wrapping ErrOutcomeUnknown when the write may or may not have
+// landed, and the stored Info when it landed, also when its response was
+// lost and reading the record back proves it.
+func (r *Repo[T]) writeRecord(ctx context.Context, seg string, body []byte, cur *recState, write string) (object.Info, error) {
 	opts := object.PutOptions{IfNoneMatch: "*"}
 	if cur != nil {
 		opts = object.PutOptions{IfMatch: cur.version}
 	}
 	info, err := r.st.Put(ctx, r.recordName(seg), body, opts)
-	if err != nil {
-		if errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrNotFound) && cur != nil {
-			r.cache.drop(seg)
-			r.release(ctx, claims)
-			return nil, &staleErr{cause: err}
+	switch {
+	case err == nil:
+		return info, nil
+	case errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrNotFound) && cur != nil:
+		return object.Info{}, &staleErr{cause: err}
+	case definite(err):
+		return object.Info{}, err
+	}
+	// The request may have landed (a lost response, say). The record names
+	// the write that made it and the write that one replaced: either proves
+	// that ours landed. Anything else leaves the outcome unknown: ours may
+	// never have landed, or landed and was replaced twice since.
+	if ctx.Err() == nil {
+		if obj, gerr := r.st.Get(ctx, r.recordName(seg), object.GetOptions{}); gerr == nil {
+			if env, derr := decodeEnvelope(obj.Body); derr == nil {
+				switch {
+				case env.Write == write:
+					return obj.Info, nil
+				case env.Prev == write:
+					// Landed and replaced already: the version we wrote
+					// is unknown, so the caller must not cache one.
+					return object.Info{Key: obj.Key}, nil
+				}
+			}
 		}
-		// The outcome is unknown (a lost response, say): the record
-		// names the write that made it, so read it back to see whether
-		// it is ours.
-		landed, ok := r.landed(ctx, seg, env.Write)
-		if !ok {
-			r.cache.drop(seg)
-			return nil, err
-		}
-		info = landed
 	}
-	r.observeClock(info.LastModified)
-	info.Size = int64(len(body))
-	next := newState(info, env, body)
-	r.cache.put(seg, next)
-
-	// Round 3: entries and claims of values the record no longer holds.
-	if cur != nil {
-		r.removeStale(ctx, seg, cur.index, env.Index)
-	}
-	return next, nil
+	return object.Info{}, &unknownErr{cause: err}
 }
-
-// landed reports whether the record's current state is the one written by
-// write, and its Info if so.
-func (r *Repo[T]) landed(ctx context.Context, seg, write string) (object.Info, bool) {
-	if ctx.Err() != nil {
-		return object.Info{}, false
-	}
-	obj, err := r.st.Get(ctx, r.recordName(seg), object.GetOptions{})
-	if err != nil {
-		return object.Info{}, false
-	}
-	env, err := decodeEnvelope(obj.Body)
-	if err != nil || env.Write != write {
-		return object.Info{}, false
-	}
-	return obj.Info, true
-}
-
-// staleErr wraps errStaleBase and the store's error.
-type staleErr struct{ cause error }
-
-func (e *staleErr) Error() string   { return errStaleBase.Error() }
-func (e *staleErr) Unwrap() []error { return []error{errStaleBase, e.cause} }
 
 // removeStale deletes the entries and claims of old that next no longer
-// holds (all of them when next is nil), each only if it is still the object
-// that was recorded in old. On a store without conditional deletes, entries
-// stay for Check (an unconditional delete could remove an entry a later
-// write put back) and claims are released with a conditional rewrite.
-// Failures are left for Check.
+// holds (all of them when next is nil). An entry named with its write id
+// belongs to that write alone and is deleted by name; an entry named
+// without one (written by an older version of this library) only if it is
+// still the object recorded in old, and only where the store deletes
+// conditionally. A claim is released only if it is still at the version
+// recorded in old, so a delayed cleanup never removes a claim that a later
+// write of the same value put back. Failures are left for Check.
 func (r *Repo[T]) removeStale(ctx context.Context, seg string, old, next map[string]ixState) {
 	condDelete := r.st.Capabilities().ConditionalDelete
 	var tasks []func(context.Context) error
@@ -359,39 +434,49 @@ func (r *Repo[T]) removeStale(ctx context.Context, seg string, old, next map[str
 		if n, ok := next[name]; ok && n.V == st.V {
 			continue
 		}
-		if st.E != "" && condDelete {
-			key := r.entryName(name, st.V, seg)
+		switch {
+		case st.W != "":
+			key := r.entryName(name, st.V, seg, st.W)
+			tasks = append(tasks, func(ctx context.Context) error { return r.deleteOwn(ctx, key) })
+		case st.E != "" && condDelete:
+			key := r.entryName(name, st.V, seg, "")
 			ver := st.E
-			tasks = append(tasks, func(ctx context.Context) error {
-				return r.deleteIfMatch(ctx, key, ver)
-			})
+			tasks = append(tasks, func(ctx context.Context) error { return r.deleteIfMatch(ctx, key, ver) })
 		}
 		if st.C != "" {
 			key := r.claimName(name, st.V)
 			ver := st.C
-			tasks = append(tasks, func(ctx context.Context) error {
-				return r.releaseClaim(ctx, key, ver)
-			})
+			tasks = append(tasks, func(ctx context.Context) error { return r.releaseClaim(ctx, key, ver) })
 		}
 	}
 	_ = r.parallel(context.WithoutCancel(ctx), tasks)
 }
 
-// release gives up the claims an attempt made before it failed for sure
-// (its record was not written). Each claim version is relied on by this
-// attempt only (see claim.go), so releasing it with If-Match is safe.
-func (r *Repo[T]) release(ctx context.Context, claims map[string]string) {
-	if len(claims) == 0 {
+// undo removes what an attempt wrote before it failed for certain (its
+// record was not written): its own entries, and its claims, each of which
+// this attempt alone relies on (see claim.go). It runs even if ctx is done,
+// for at most cleanupTimeout; what it cannot remove is left for readers and
+// Check.
+func (r *Repo[T]) undo(ctx context.Context, w *pendingWrite) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.entries) == 0 && len(w.claims) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	tasks := make([]func(context.Context) error, 0, len(claims))
-	for name, ver := range claims {
+	tasks := make([]func(context.Context) error, 0, len(w.entries)+len(w.claims))
+	for _, name := range w.entries {
+		tasks = append(tasks, func(ctx context.Context) error { return r.deleteOwn(ctx, name) })
+	}
+	for name, ver := range w.claims {
 		tasks = append(tasks, func(ctx context.Context) error { return r.releaseClaim(ctx, name, ver) })
 	}
 	_ = r.parallel(ctx, tasks)
 }
+
+// cleanupTimeout bounds the cleanup of a failed write.
+const cleanupTimeout = 10 * time.Second
 
 // releasedClaim is the body of a claim given up by its writer where the
 // store cannot delete conditionally: it names no owner, so anyone may take
@@ -415,8 +500,63 @@ func (r *Repo[T]) deleteIfMatch(ctx context.Context, key, version string) error 
 	return r.st.Delete(ctx, key, object.DeleteOptions{IfMatch: version, MissingOK: true})
 }
 
-func (r *Repo[T]) entryName(index, valueSeg, seg string) string {
-	return r.base + "i/" + index + "/" + valueSeg + "/" + seg
+// deleteOwn deletes an entry named with its write id. Only that write ever
+// writes the name, so the delete needs no condition.
+func (r *Repo[T]) deleteOwn(ctx context.Context, key string) error {
+	return r.st.Delete(ctx, key, object.DeleteOptions{})
+}
+
+// entryName returns the name of the entry of record seg under value vseg of
+// index: "<index>/<vseg>/<seg>!-<write>" for an entry id write (see
+// entryWrite), or "<index>/<vseg>/<seg>" for write "": the name entries had
+// before they carried write ids, still used for record segments too long to
+// take one.
+//
+// "!-" sorts below every character that can follow seg in another record
+// segment ('!' is followed by two hex digits in the key encoding), so the
+// entries of one record list together and in key order, and "<seg>!-..."
+// can never be another record's segment.
+func (r *Repo[T]) entryName(index, vseg, seg, write string) string {
+	if write == "" {
+		return r.base + "i/" + index + "/" + vseg + "/" + seg
+	}
+	return r.base + "i/" + index + "/" + vseg + "/" + seg + entryWriteSep + write
+}
+
+const (
+	entryWriteSep = "!-"
+	entryWriteLen = 12 // hex digits of the write id kept in entry names
+)
+
+// entryWrite returns the id that names an entry of record seg written by
+// write, or "" if seg is too long for one (the name would exceed a segment).
+func entryWrite(seg, write string) string {
+	if len(seg)+len(entryWriteSep)+entryWriteLen > maxSegment || len(write) < entryWriteLen {
+		return ""
+	}
+	return write[:entryWriteLen]
+}
+
+// splitEntry splits an entry name, after "<base>i/", into its index, value
+// segment, record segment and entry id ("" for entries named without one).
+func splitEntry(rest string) (index, vseg, seg, write string, ok bool) {
+	index, rest, ok1 := strings.Cut(rest, "/")
+	vseg, tail, ok2 := strings.Cut(rest, "/")
+	if !ok1 || !ok2 || index == "" || vseg == "" || tail == "" || strings.Contains(tail, "/") {
+		return "", "", "", "", false
+	}
+	seg, write, _ = strings.Cut(tail, entryWriteSep)
+	if seg == "" {
+		return "", "", "", "", false
+	}
+	return index, vseg, seg, write, true
+}
+
+// entrySeg returns the record segment of an entry name's tail
+// "<seg>[!-<write>]".
+func entrySeg(tail string) string {
+	seg, _, _ := strings.Cut(tail, entryWriteSep)
+	return seg
 }
 
 func (r *Repo[T]) claimName(index, valueSeg string) string {
