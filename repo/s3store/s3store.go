@@ -239,7 +239,7 @@ func (s *store) Put(ctx context.Context, key string, body []byte, opts object.Pu
 	}
 	conditional := opts.IfMatch != "" || opts.IfNoneMatch != ""
 	if !conditional {
-		out, err := s.client.PutObject(ctx, in)
+		out, err := s.putObject(ctx, in, body)
 		if err != nil {
 			return object.Info{}, s.wrap("Put", key, err)
 		}
@@ -254,7 +254,7 @@ func (s *store) Put(ctx context.Context, key string, body []byte, opts object.Pu
 		in.IfNoneMatch = aws.String("*")
 	}
 	var attempts attemptCounter
-	out, err := s.client.PutObject(ctx, in, attempts.option)
+	out, err := s.putObject(ctx, in, body, attempts.option)
 	if err != nil {
 		if attempts.n.Load() > 1 && isConditionFailure(err) {
 			// The first attempt may have landed and its response been
