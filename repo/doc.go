@@ -60,7 +60,7 @@
 //
 //	_manifest                       key field, codec, and which indexes are built
 //	r/<key>                         the record: a JSON document (see Codec)
-//	i/<field>/<value>/<key>         index entry, one per indexed field of a record
+//	i/<field>/<value>/<key>!-<id>   index entry, named with the id of the write that made it
 //	u/<field>/<value>               unique claim, naming the key that holds the value
 //
 // String keys stay readable in object names (letters, digits, '-', '.' and
@@ -85,8 +85,23 @@
 // longer needs are deleted afterwards, each conditionally on the version it
 // was written with, so a delayed cleanup never removes an entry a later write
 // put back. Readers verify every index hit against the record it names.
-// Leftovers of interrupted writes are skipped by readers and removed by
-// [Repo.Check].
+// Leftovers of interrupted writes are skipped by readers; a query removes
+// those older than Options.ClaimLease that it meets, and [Repo.Check]
+// removes the rest.
+//
+// Every write ends in one of three outcomes, and the caller is told which.
+// It landed (nil error). It certainly did not (ErrExists, ErrUnique,
+// ErrConflict, an error from Update's function, a context that ended
+// before the record was sent): then it has removed the index entries and
+// unique claims it wrote before it returns, so counts and queries see
+// nothing of it. Index entries are named with the id of the write that made
+// them, so this cleanup never touches an entry another writer relies on.
+// Or its outcome is unknown ([ErrOutcomeUnknown]): the response to the
+// record write was lost, and reading the record back could not tell. A
+// record names its write and the write it replaced, so "another writer
+// replaced mine" proves that mine landed; only a longer chain leaves it
+// unknown. An unknown write keeps its claims (no unique value it may hold is
+// freed), and Update never runs its function again after one.
 //
 // Concurrent writers to one record are serialised by its version: [Repo.Update]
 // retries with jittered backoff, [Repo.Replace] reports ErrConflict. Unique
@@ -98,8 +113,9 @@
 // value and creating its record may therefore commit a duplicate: keep the
 // lease well above your longest pause.
 //
-// Backends that cannot delete conditionally leave stale entries for Check
-// instead of deleting them, which is always safe.
+// Backends that cannot delete conditionally release claims by rewriting
+// them to name no owner, and leave entries named without a write id (written
+// by earlier versions of this library) for Check.
 //
 // # Cost
 //
@@ -128,9 +144,10 @@
 // Errors from a Repo are *[Error] values naming the operation, the model and
 // the key, and match these sentinels with errors.Is: [ErrNotFound],
 // [ErrExists], [ErrConflict], [ErrUnique], [ErrInvalid], [ErrCorrupt],
-// [ErrNotBuilt]. They also unwrap to the backend's error, so errors.As reaches
-// an S3 API error. context.Canceled and context.DeadlineExceeded are returned
-// unchanged. Bad input (an invalid model, a key of the wrong type, a key that
+// [ErrNotBuilt], [ErrOutcomeUnknown]. They also unwrap to the backend's error,
+// so errors.As reaches an S3 API error. context.Canceled and
+// context.DeadlineExceeded are returned unchanged, except where a write they
+// interrupted may have landed: that error matches ErrOutcomeUnknown too. Bad input (an invalid model, a key of the wrong type, a key that
 // cannot be stored, a NaN in an index) is an error, never a panic, and never
 // changes stored data.
 //
