@@ -52,7 +52,14 @@
 //	s3://bucket/prefix?region=eu-west-1      Amazon S3, credentials from the AWS chain
 //	s3://bucket?endpoint=http://host:port&path_style=true&region=us-east-1
 //
-// Unknown schemes and query parameters are errors.
+// mem:// and file:// are built in. s3:// is registered by importing its
+// package, so that programs that never use it do not carry the AWS SDK:
+//
+//	import _ "github.com/nodb-go/nodb/repo/s3store"
+//
+// Other backends register their schemes with [Register] the same way.
+// Unknown schemes and query parameters are errors; an unregistered s3:// says
+// which import is missing.
 //
 // # Bucket layout
 //

@@ -5,25 +5,34 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 
 	"github.com/nodb-go/nodb/repo/filestore"
 	"github.com/nodb-go/nodb/repo/memstore"
 	"github.com/nodb-go/nodb/repo/object"
-	"github.com/nodb-go/nodb/repo/s3store"
 )
 
-// Open opens the object store that url names:
+// Open opens the object store that url names. Two schemes are built in and
+// need only the standard library:
 //
 //	mem://                          a new, empty in-memory store
 //	file:///abs/dir                 a local directory (created if missing)
 //	file://./rel/dir, file://rel    a directory relative to the working directory
+//
+// Other schemes come from the packages that implement them, registered when
+// the program imports them (as database/sql drivers are):
+//
+//	import _ "github.com/nodb-go/nodb/repo/s3store"
+//
 //	s3://bucket/prefix?region=..&endpoint=..&path_style=true&skip_probe=true
 //
-// For s3:// URLs, the path is an optional key prefix and every query
-// parameter is optional; credentials come from the standard AWS chain (see
-// [s3store] for the details and the conditional-write probe). mem:// and
-// file:// take no query parameters. An unknown scheme or query parameter is
-// an error that lists what is accepted. Open makes no network request.
+// so that a program that never opens s3:// does not carry the AWS SDK. See
+// each package for its URLs (the s3store package doc for s3://). mem:// and
+// file:// take no query parameters. An unknown or unregistered scheme, or an
+// unknown query parameter, is an error that says what is accepted and which
+// import is missing. Open makes no network request.
 func Open(ctx context.Context, rawURL string) (object.Store, error) {
 	st, err := openURL(ctx, rawURL)
 	if err != nil {
@@ -32,7 +41,55 @@ func Open(ctx context.Context, rawURL string) (object.Store, error) {
 	return st, nil
 }
 
-const acceptedSchemes = "mem://, file:///abs/dir, file://./rel/dir, s3://bucket/prefix"
+// An Opener opens the store that a URL of its scheme names. It should
+// reject query parameters it does not know, and make no network request.
+type Opener func(ctx context.Context, u *url.URL) (object.Store, error)
+
+var (
+	openersMu sync.RWMutex
+	openers   = map[string]Opener{}
+)
+
+// knownSchemes names the package that registers a scheme this module
+// provides, for the error when a program did not import it.
+var knownSchemes = map[string]string{"s3": "github.com/nodb-go/nodb/repo/s3store"}
+
+// Register makes Open accept URLs of scheme, opened by open. A backend
+// package calls it from an init function. It panics if scheme is empty, is
+// "mem" or "file", or is registered twice, as database/sql.Register does:
+// those are programming errors.
+func Register(scheme string, open Opener) {
+	openersMu.Lock()
+	defer openersMu.Unlock()
+	switch {
+	case scheme == "" || strings.ContainsAny(scheme, ":/"):
+		panic(fmt.Sprintf("repo: Register: invalid scheme %q", scheme))
+	case scheme == "mem" || scheme == "file":
+		panic("repo: Register: " + scheme + ":// is built in")
+	case open == nil:
+		panic("repo: Register: nil Opener for " + scheme)
+	case openers[scheme] != nil:
+		panic("repo: Register called twice for " + scheme)
+	}
+	openers[scheme] = open
+}
+
+// schemes lists the schemes Open accepts now.
+func schemes() string {
+	openersMu.RLock()
+	defer openersMu.RUnlock()
+	list := []string{"mem://", "file:///abs/dir", "file://./rel/dir"}
+	for _, s := range slices.Sorted(func(yield func(string) bool) {
+		for k := range openers {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		list = append(list, s+"://")
+	}
+	return strings.Join(list, ", ")
+}
 
 func openURL(ctx context.Context, rawURL string) (object.Store, error) {
 	u, err := url.Parse(rawURL)
@@ -40,6 +97,8 @@ func openURL(ctx context.Context, rawURL string) (object.Store, error) {
 		return nil, err
 	}
 	switch u.Scheme {
+	case "":
+		return nil, fmt.Errorf("no scheme; accepted: %s", schemes())
 	case "mem":
 		if err := noExtras(u); err != nil {
 			return nil, err
@@ -57,12 +116,17 @@ func openURL(ctx context.Context, rawURL string) (object.Store, error) {
 			return nil, err
 		}
 		return filestore.Open(dir)
-	case s3store.Scheme:
-		return s3store.OpenURL(ctx, u)
-	case "":
-		return nil, fmt.Errorf("no scheme; accepted: %s", acceptedSchemes)
 	}
-	return nil, fmt.Errorf("unknown scheme %q; accepted: %s", u.Scheme, acceptedSchemes)
+	openersMu.RLock()
+	open := openers[u.Scheme]
+	openersMu.RUnlock()
+	if open != nil {
+		return open(ctx, u)
+	}
+	if pkg, ok := knownSchemes[u.Scheme]; ok {
+		return nil, fmt.Errorf("scheme %q is not registered: add import _ %q to your program", u.Scheme, pkg)
+	}
+	return nil, fmt.Errorf("unknown scheme %q; accepted: %s (other schemes are registered by importing their package)", u.Scheme, schemes())
 }
 
 // noExtras rejects query parameters, fragments and user info.

@@ -102,7 +102,7 @@ func TestOpen(t *testing.T) {
 		{url: "s3://bucket:9000", err: "give a server's address with endpoint="},
 		{url: "s3://bucket?endpoint=localhost:9000", err: "not an http:// or https:// URL"},
 		{url: "s3://bucket-name--usw2-az1--x-s3?region=us-west-2", err: "Express One Zone"},
-		{url: "ftp://host/x", err: `unknown scheme "ftp"; accepted: mem://, file:///abs/dir, file://./rel/dir, s3://bucket/prefix`},
+		{url: "ftp://host/x", err: `unknown scheme "ftp"; accepted: mem://, file:///abs/dir, file://./rel/dir, s3:// (other schemes are registered by importing their package)`},
 		{url: "data", err: "no scheme; accepted: mem://"},
 		{url: "%zz", err: "invalid URL escape"},
 	}

@@ -39,6 +39,7 @@ import (
 	"strings"
 
 	"github.com/nodb-go/nodb/repo"
+	_ "github.com/nodb-go/nodb/repo/s3store" // registers s3:// with repo.Open
 )
 
 // User is the model. The struct tags tell NoDB what to look records up by:
