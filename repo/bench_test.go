@@ -1,7 +1,7 @@
 package repo_test
 
 // Benchmarks that measure what each operation costs in requests and round
-// trips (see DESIGN.md, "Cost"), what the library adds over raw S3 requests,
+// trips (see docs/design.md, "Queries and their cost"), what the library adds over raw S3 requests,
 // and how queries fan out under latency. BENCHMARKS.md has the figures and
 // how to run them (.ci/bench).
 //
@@ -82,7 +82,7 @@ type BenchI4U struct {
 	Name  string
 }
 
-// BenchUser is the model of DESIGN.md (k=3, u=1); reads, updates, deletes
+// BenchUser is the model of docs/design.md (k=3, u=1); reads, updates, deletes
 // and queries use it.
 type BenchUser struct {
 	ID    string `nodb:"key"`

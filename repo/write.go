@@ -16,7 +16,7 @@ import (
 	"github.com/nodb-go/nodb/repo/object"
 )
 
-// The write protocol (see DESIGN.md "Writes"). Invariant: a query never
+// The write protocol (see docs/design.md, "Writes"). Invariant: a query never
 // misses a committed record and never returns a record that does not match.
 //
 //  1. Index entries and unique claims for values the record does not hold
