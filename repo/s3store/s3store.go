@@ -345,9 +345,9 @@ func (s *store) Delete(ctx context.Context, key string, opts object.DeleteOption
 
 // settleRetriedDelete decides a conditional Delete whose request the SDK
 // sent more than once and whose last attempt failed (err): once the first
-// attempt has deleted the key, servers answer the retry with 404
-// (versitygw, Amazon S3) or 412 (SeaweedFS). Which one must not matter, so
-// the store looks: a key that is gone was deleted, which is what the call
+// attempt has deleted the key, servers answer the retry with 404 (Amazon
+// S3), 412 (SeaweedFS) or 204 (versitygw, which needs nothing here). Which
+// one must not matter, so the store looks: a key that is gone was deleted, which is what the call
 // asked for. A key that is present, at whatever version, does not tell
 // whether the first attempt deleted our version before another writer put
 // a new one, or never took effect: the outcome is unknown.
