@@ -1,7 +1,7 @@
 // Package s3test gives tests a real S3 server: by default a versitygw
 // gateway (https://github.com/versity/versitygw) started once per test binary
-// over a temporary directory, or any S3-compatible server (or Amazon S3)
-// named by environment variables.
+// over a temporary directory, or SeaweedFS (`weed mini`), or any
+// S3-compatible server (or Amazon S3) named by environment variables.
 //
 // # Use
 //
@@ -15,26 +15,43 @@
 // still work: the server is killed when the test binary exits (Linux
 // parent-death signal) and its leftover directory is removed by the next run.
 //
-// # The local server
+// # The local servers
 //
-// The versitygw v1.8.0 binary is built once per machine with
+// NODB_S3_SERVER picks the local server: "versitygw" (the default) or
+// "seaweedfs". Either binary is built once per machine into
+// os.UserCacheDir()/nodb/<server>-<version>/, under a file lock so that the
+// test binaries of one `go test ./...` build it only once, and started on
+// free loopback ports over a temporary directory. If it cannot be built or
+// started, the test fails with the reason; it is never skipped.
+//
+// versitygw v1.8.0 is built with
 //
 //	GOBIN=<tmp> go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 //
-// into os.UserCacheDir()/nodb/versitygw-v1.8.0/versitygw (about two minutes
-// the first time, seconds when the module and build caches are warm), under
-// a file lock so that the test binaries of one `go test ./...` build it only
-// once. It then runs as
+// (about two minutes the first time, seconds when the module and build
+// caches are warm), runs as
 //
 //	versitygw --access KEY --secret SECRET --port 127.0.0.1:PORT --quiet posix DIR
 //
-// on a free loopback port and is ready in about 0.1 s. If it cannot be built
-// or started, the test fails with the reason; it is never skipped.
+// and is ready in about 0.1 s.
+//
+// SeaweedFS is built from module github.com/seaweedfs/seaweedfs at
+// v0.0.0-20261109003541-7506e5f91cd6: `go mod download`, a copy of the
+// module out of the module cache, and `go build ./weed` there as the main
+// module (its go.mod has replace directives, so `go install` refuses it);
+// about seven minutes on two cores the first time. It runs as
+//
+//	weed -logtostderr mini -dir=DIR -s3.port=PORT ... -volume.max=1000 -master.volumeSizeLimitMB=16
+//
+// with its credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, every
+// component (master, volume, filer, S3, admin) on a free port of its own, and
+// is ready in a few seconds. Each bucket is a collection with volumes of its
+// own, hence the many small volumes.
 //
 // # Environment
 //
-// Set NODB_S3_ENDPOINT to use another server instead; versitygw is then not
-// built:
+// Set NODB_S3_ENDPOINT to use another server instead; no local server is
+// then built:
 //
 //   - NODB_S3_ENDPOINT: base URL, e.g. http://127.0.0.1:8333 or
 //     https://s3.eu-west-1.amazonaws.com
@@ -43,6 +60,8 @@
 //   - NODB_S3_REGION: region, default us-east-1
 //   - NODB_S3_PATH_STYLE: "false" for virtual-hosted bucket addressing;
 //     default true
+//
+// NODB_S3_SERVER and NODB_S3_ENDPOINT are exclusive.
 //
 // Buckets are named nodb-test-<random> and deleted, with their objects,
 // when the test that made them ends.
@@ -83,8 +102,12 @@ type Env struct {
 	// PathStyle reports whether buckets are addressed in the URL path.
 	PathStyle bool
 	// External reports whether the server came from NODB_S3_ENDPOINT
-	// rather than a local versitygw.
+	// rather than a local server.
 	External bool
+	// Name names the server: "versitygw" or "seaweedfs" for a local
+	// server, "external" for NODB_S3_ENDPOINT. Tests use it to tell a
+	// server's documented quirks from bugs.
+	Name string
 
 	cfg aws.Config
 }
@@ -114,7 +137,7 @@ func Server(t testing.TB) *Env {
 		start := time.Now()
 		theEnv, startErr = setup()
 		if startErr == nil && !theEnv.External {
-			t.Logf("s3test: versitygw ready at %s in %v", theEnv.Endpoint, time.Since(start).Round(time.Millisecond))
+			t.Logf("s3test: %s ready at %s in %v", theEnv.Name, theEnv.Endpoint, time.Since(start).Round(time.Millisecond))
 		}
 	})
 	if startErr != nil {
@@ -142,15 +165,24 @@ func Stop() {
 }
 
 func setup() (*Env, error) {
+	name := os.Getenv("NODB_S3_SERVER")
 	if ep := os.Getenv("NODB_S3_ENDPOINT"); ep != "" {
+		if name != "" {
+			return nil, fmt.Errorf("NODB_S3_SERVER=%s and NODB_S3_ENDPOINT=%s are both set: set one", name, ep)
+		}
 		return external(ep)
 	}
-	srv, err := startVersitygw()
+	k, err := kindNamed(name)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := startLocal(k)
 	if err != nil {
 		return nil, err
 	}
 	local = srv
 	return &Env{
+		Name:      k.name,
 		Endpoint:  srv.endpoint,
 		AccessKey: srv.access,
 		SecretKey: srv.secret,
@@ -175,6 +207,7 @@ func external(endpoint string) (*Env, error) {
 		Region:    cmp.Or(os.Getenv("NODB_S3_REGION"), "us-east-1"),
 		PathStyle: true,
 		External:  true,
+		Name:      "external",
 	}
 	if v := os.Getenv("NODB_S3_PATH_STYLE"); v != "" {
 		b, err := strconv.ParseBool(v)

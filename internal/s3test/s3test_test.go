@@ -90,7 +90,7 @@ func TestServerDiesWithTestBinary(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for running(pid) {
 		if time.Now().After(deadline) {
-			t.Fatalf("versitygw (pid %d) still running after its test binary crashed", pid)
+			t.Fatalf("%s (pid %d) still running after its test binary crashed", Server(t).Name, pid)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -114,17 +114,32 @@ func running(pid int) bool {
 }
 
 // fakeGo puts a fake go command first on PATH and points the user cache dir
-// at a temp dir.
-func fakeGo(t *testing.T, script string) (cacheBin string) {
+// at a temp dir. It returns the cache dir.
+func fakeGo(t *testing.T, script string) (cache string) {
 	t.Helper()
 	bin := t.TempDir()
 	if err := os.WriteFile(filepath.Join(bin, "go"), []byte("#!/bin/sh\n"+script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	cache := t.TempDir()
+	cache = t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", cache)
-	return filepath.Join(cache, "nodb", "versitygw-"+versitygwVersion, "versitygw")
+	return cache
+}
+
+// wantBuiltOnce checks that the build script counted one build next to the
+// binary and left no temp dir behind.
+func wantBuiltOnce(t *testing.T, bin string) {
+	t.Helper()
+	if b, _ := os.ReadFile(filepath.Join(filepath.Dir(bin), "count")); string(b) != "built\n" {
+		t.Errorf("built %q times", b)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(bin))
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "build-") {
+			t.Errorf("temp build dir %s left behind", e.Name())
+		}
+	}
 }
 
 func TestBuild(t *testing.T) {
@@ -139,10 +154,10 @@ func TestBuild(t *testing.T) {
 		}
 	})
 	t.Run("installs once", func(t *testing.T) {
-		want := fakeGo(t, `[ "$1 $2" = "install `+versitygwModule+`@`+versitygwVersion+`" ] || exit 3
+		want := filepath.Join(fakeGo(t, `[ "$1 $2" = "install `+versitygwModule+`@`+versitygwVersion+`" ] || exit 3
 printf '#!/bin/sh\n' > "$GOBIN/versitygw"; chmod +x "$GOBIN/versitygw"
 echo built >> "$GOBIN/../count"
-`)
+`), "nodb", "versitygw-"+versitygwVersion, "versitygw")
 		for range 2 {
 			got, err := versitygwBinary()
 			if err != nil {
@@ -152,16 +167,102 @@ echo built >> "$GOBIN/../count"
 				t.Errorf("binary at %s, want %s", got, want)
 			}
 		}
-		if b, _ := os.ReadFile(filepath.Join(filepath.Dir(want), "count")); string(b) != "built\n" {
-			t.Errorf("built %q times", b)
-		}
-		entries, _ := os.ReadDir(filepath.Dir(want))
-		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), "build-") {
-				t.Errorf("temp build dir %s left behind", e.Name())
-			}
+		wantBuiltOnce(t, want)
+	})
+}
+
+func TestBuildSeaweedfs(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("fake go command is a shell script")
+	}
+	target := seaweedfsModule + "@" + seaweedfsVersion
+	t.Run("download fails", func(t *testing.T) {
+		fakeGo(t, "echo 'go: module lookup disabled' >&2; exit 1\n")
+		_, err := seaweedfsBinary()
+		if err == nil || !strings.Contains(err.Error(), "module lookup disabled") || !strings.Contains(err.Error(), "mod download -json "+target) {
+			t.Errorf("error %v, want the command and its output", err)
 		}
 	})
+	// A fake module in a read-only module cache: go mod download names
+	// its dir, go build must run in a writable copy of it.
+	mod := filepath.Join(t.TempDir(), "seaweedfs@"+seaweedfsVersion)
+	if err := os.MkdirAll(filepath.Join(mod, "weed"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mod, "weed", "weed.go"), []byte("package main\n"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	download := `if [ "$1 $2 $3 $4" = "mod download -json ` + target + `" ]; then
+  printf '{"Path": "` + seaweedfsModule + `", "Dir": "` + mod + `"}\n'; exit 0
+fi
+`
+	t.Run("build fails", func(t *testing.T) {
+		fakeGo(t, download+"echo 'weed/weed.go:1: syntax error' >&2; exit 1\n")
+		_, err := seaweedfsBinary()
+		if err == nil || !strings.Contains(err.Error(), "syntax error") || !strings.Contains(err.Error(), "build -trimpath") {
+			t.Errorf("error %v, want the command and its output", err)
+		}
+	})
+	t.Run("installs once", func(t *testing.T) {
+		cache := fakeGo(t, download+`[ "$1 $2 $3 $5" = "build -trimpath -o ./weed" ] || { echo "unexpected: $*" >&2; exit 3; }
+[ -f weed/weed.go ] && [ -w weed/weed.go ] || { echo "not in a writable copy of the module: $PWD" >&2; exit 4; }
+[ "$GOWORK" = off ] || exit 5
+printf '#!/bin/sh\n' > "$4"; chmod +x "$4"
+echo built >> "$(dirname "$4")/../count"
+`)
+		want := filepath.Join(cache, "nodb", "seaweedfs-"+seaweedfsVersion, "weed")
+		for range 2 {
+			got, err := seaweedfsBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("binary at %s, want %s", got, want)
+			}
+		}
+		wantBuiltOnce(t, want)
+	})
+}
+
+func TestServerChoice(t *testing.T) {
+	for _, tt := range []struct{ server, endpoint, want string }{
+		{"", "", "versitygw"},
+		{"versitygw", "", "versitygw"},
+		{"seaweedfs", "", "seaweedfs"},
+		{"minio", "", `NODB_S3_SERVER="minio": want one of versitygw, seaweedfs`},
+		{"seaweedfs", "http://127.0.0.1:1", "are both set"},
+	} {
+		if tt.endpoint != "" {
+			t.Setenv("NODB_S3_ENDPOINT", tt.endpoint)
+			t.Setenv("NODB_S3_SERVER", tt.server)
+			_, err := setup()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("setup with NODB_S3_SERVER=%q NODB_S3_ENDPOINT=%q: %v, want %q", tt.server, tt.endpoint, err, tt.want)
+			}
+			continue
+		}
+		k, err := kindNamed(tt.server)
+		switch {
+		case err != nil && !strings.Contains(err.Error(), tt.want):
+			t.Errorf("kindNamed(%q): %v, want %q", tt.server, err, tt.want)
+		case err == nil && k.name != tt.want:
+			t.Errorf("kindNamed(%q) = %s, want %s", tt.server, k.name, tt.want)
+		}
+	}
+}
+
+func TestFreePorts(t *testing.T) {
+	ports, err := freePorts(seaweedfs.nports)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p <= 0 || seen[p] {
+			t.Errorf("ports %v: not distinct positive ports", ports)
+		}
+		seen[p] = true
+	}
 }
 
 func TestExternalEnv(t *testing.T) {

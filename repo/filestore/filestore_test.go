@@ -223,8 +223,8 @@ func TestKeysStayInsideRoot(t *testing.T) {
 	// No key of a set is a directory of another, so every Put must succeed.
 	sets := [][]string{
 		{"../../x", "a/../../b", "/abs", "a//b", "x/", "./y", "../", ".nodb/locks/00", ".nodb/x", "z/.nodb/tmp/t",
-			"a/./c", `..\..\w`, `\abs`, "C:/w", "c:x", "//", "..../e", "%2E%2E/f", "%/g"},
-		{"..", ".", ".nodb", "...", "%", "/", "x", `..\`, "~", "$HOME", "a/..", "a/."},
+			"a/./c", "C:/w", "c:x", "//", "..../e", "%2E%2E/f", "%/g"},
+		{"..", ".", ".nodb", "...", "%", "/", "x", "~", "$HOME", "a/..", "a/."},
 	}
 	for _, keys := range sets {
 		ctx := context.Background()
@@ -286,7 +286,7 @@ func TestInvalidKeys(t *testing.T) {
 	ctx := context.Background()
 	st := open(t, t.TempDir())
 	long := strings.Repeat("%", 86) // 258 bytes escaped
-	for _, key := range []string{"", "a\x00b", "\xff", strings.Repeat("a", 256), strings.Repeat("a/", 600), long, "ok/" + long} {
+	for _, key := range []string{"", "a\x00b", "\xff", `..\..\w`, `\abs`, `..\`, strings.Repeat("a", 256), strings.Repeat("a/", 600), long, "ok/" + long} {
 		_, err := st.Put(ctx, key, nil, object.PutOptions{})
 		if !errors.Is(err, object.ErrInvalidKey) {
 			t.Errorf("Put %.50q: %v, want ErrInvalidKey", key, err)

@@ -9,12 +9,17 @@
 //
 // # Keys
 //
-// A key is a non-empty, valid UTF-8 string of at most [MaxKeyLen] bytes. "/"
-// is an ordinary character to the interface, but backends that keep objects
-// as files (filestore, versitygw and other POSIX-backed servers) treat it as a
-// directory separator: they cannot hold both "x" and "x/y", and they reject a
-// "/"-separated segment longer than [MaxSegmentLen] bytes. Keys that a backend
-// cannot store give an error wrapping [ErrInvalidKey]; the NoDB key layout never
+// A key is a non-empty, valid UTF-8 string of at most [MaxKeyLen] bytes,
+// without NUL bytes or backslashes ([CheckKey]). "/" is an ordinary character
+// to the interface, but backends that keep objects as files (filestore,
+// versitygw and other POSIX-backed servers) treat it as a directory
+// separator: they reject a "/"-separated segment longer than [MaxSegmentLen]
+// bytes, and some cannot hold both "x" and "x/y" (S3 can). A backend may
+// store both or refuse the second with [ErrInvalidKey]; the NoDB key layout
+// never produces such a pair. A backslash is refused everywhere because
+// some S3-compatible servers (SeaweedFS) silently store it as "/", so that
+// "a\b" would be read back, and listed, as "a/b". Keys that a backend cannot
+// store give an error wrapping [ErrInvalidKey]; the NoDB key layout never
 // produces them.
 //
 // # Versions
@@ -38,6 +43,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -209,7 +215,11 @@ type Store interface {
 	// List returns one page of the keys that start with opts.Prefix and sort
 	// after opts.StartAfter, in ascending byte order (UTF-8 binary order, as
 	// S3 lists). A listing that spans pages is not a snapshot: keys written
-	// between pages may or may not appear.
+	// between pages may or may not appear. A Prefix or StartAfter that
+	// [CheckPrefix] refuses (invalid UTF-8, a NUL byte, a backslash, too
+	// long) may give an error wrapping ErrInvalidKey instead of a page:
+	// S3-compatible servers answer some of them with a 500 or rewrite them,
+	// so backends that send them to a server refuse them first.
 	List(ctx context.Context, opts ListOptions) (ListPage, error)
 
 	// Capabilities reports the optional features this store supports.
@@ -244,23 +254,19 @@ func All(ctx context.Context, st Store, prefix, startAfter string, pageSize int)
 }
 
 // CheckKey reports whether key is acceptable to every backend as far as the
-// interface is concerned: non-empty, valid UTF-8, no NUL byte, at most
-// MaxKeyLen bytes, and no "/"-separated segment longer than MaxSegmentLen.
-// The error wraps ErrInvalidKey and says what is wrong.
+// interface is concerned: non-empty, valid UTF-8, no NUL byte, no backslash,
+// at most MaxKeyLen bytes, and no "/"-separated segment longer than
+// MaxSegmentLen. The error wraps ErrInvalidKey and says what is wrong.
 func CheckKey(key string) error {
-	switch {
-	case key == "":
+	if key == "" {
 		return fmt.Errorf("%w: empty key", ErrInvalidKey)
-	case len(key) > MaxKeyLen:
-		return fmt.Errorf("%w: key is %d bytes, the limit is %d", ErrInvalidKey, len(key), MaxKeyLen)
-	case !utf8.ValidString(key):
-		return fmt.Errorf("%w: key %q is not valid UTF-8", ErrInvalidKey, key)
+	}
+	if err := checkString("key", key); err != nil {
+		return err
 	}
 	seg := 0
 	for i := 0; i < len(key); i++ {
 		switch key[i] {
-		case 0:
-			return fmt.Errorf("%w: key %q contains a NUL byte", ErrInvalidKey, key)
 		case '/':
 			seg = 0
 			continue
@@ -269,6 +275,29 @@ func CheckKey(key string) error {
 		if seg > MaxSegmentLen {
 			return fmt.Errorf("%w: key %.40q... has a segment longer than %d bytes", ErrInvalidKey, key, MaxSegmentLen)
 		}
+	}
+	return nil
+}
+
+// CheckPrefix reports whether s is acceptable as a List prefix or
+// StartAfter to every backend: empty, or valid UTF-8 without NUL bytes or
+// backslashes and at most MaxKeyLen bytes, like a key but without the
+// segment limit. The error wraps ErrInvalidKey and says what is wrong.
+func CheckPrefix(s string) error {
+	return checkString("prefix", s)
+}
+
+// checkString checks what keys and prefixes share; what names s.
+func checkString(what, s string) error {
+	switch {
+	case len(s) > MaxKeyLen:
+		return fmt.Errorf("%w: %s is %d bytes, the limit is %d", ErrInvalidKey, what, len(s), MaxKeyLen)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%w: %s %q is not valid UTF-8", ErrInvalidKey, what, s)
+	case strings.IndexByte(s, 0) >= 0:
+		return fmt.Errorf("%w: %s %q contains a NUL byte", ErrInvalidKey, what, s)
+	case strings.IndexByte(s, '\\') >= 0:
+		return fmt.Errorf("%w: %s %q contains a backslash, which some S3-compatible servers (SeaweedFS) store as \"/\"", ErrInvalidKey, what, s)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package s3store_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/nodb-go/nodb/internal/s3test"
@@ -10,16 +11,51 @@ import (
 )
 
 // TestConformance runs the conformance suite against the test S3 server
-// (versitygw unless NODB_S3_ENDPOINT names another), one bucket per subtest.
+// (see internal/s3test: versitygw, SeaweedFS, or NODB_S3_ENDPOINT), one
+// bucket per subtest, with the lost-reply behaviours.
 func TestConformance(t *testing.T) {
 	storetest.RunConformanceTests(t, func(t *testing.T) object.Store {
 		return s3test.NewStore(t, nil)
-	})
+	}, storetest.WithLostReplies(lossy(nil)))
 }
 
 // TestConformancePrefix runs the suite on a store under a key prefix.
 func TestConformancePrefix(t *testing.T) {
+	opts := &s3store.Options{Prefix: "nodb/pre"}
 	storetest.RunConformanceTests(t, func(t *testing.T) object.Store {
-		return s3test.NewStore(t, &s3store.Options{Prefix: "nodb/pre"})
-	})
+		return s3test.NewStore(t, opts)
+	}, storetest.WithLostReplies(lossy(opts)))
+}
+
+// lossy makes stores whose HTTP transport loses the replies the suite
+// asks it to lose (s3test.LoseReplies); the SDK then retries.
+func lossy(opts *s3store.Options) func(t *testing.T) storetest.LossyStore {
+	prefix := ""
+	if opts != nil && opts.Prefix != "" {
+		prefix = opts.Prefix + "/"
+	}
+	return func(t *testing.T) storetest.LossyStore {
+		lr := &s3test.LoseReplies{}
+		raw, bucket := s3test.NewBucket(t)
+		st, err := s3store.Open(context.Background(), s3test.Server(t).NewClient(noBackoff, lr.Option), bucket, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := s3store.Open(context.Background(), raw, bucket, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return storetest.LossyStore{
+			Store: st,
+			Other: other,
+			LoseNext: func(op, key string, meanwhile func()) {
+				method := map[string]string{"Put": "PUT", "Delete": "DELETE"}[op]
+				if method == "" {
+					t.Fatalf("LoseNext(%q): unknown operation", op)
+				}
+				lr.LoseNext(s3test.Request(method, prefix+key), meanwhile)
+			},
+			Lost: func() int { return len(lr.Lost()) },
+		}
+	}
 }

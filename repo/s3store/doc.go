@@ -41,8 +41,14 @@
 // 1024-byte limit. Keys with an empty, "." or ".." segment ("a//b", "/a",
 // "a/", "a/../b") are refused with [object.ErrInvalidKey]: S3 would store
 // them, but servers that keep objects as files resolve them as paths, so
-// "a/../b" would silently become "b". The keys under prefix + "_nodb/" are
-// reserved (see the probe).
+// "a/../b" would silently become "b". Keys with a backslash are refused by
+// [object.CheckKey] (SeaweedFS stores "\" as "/"), and List refuses a
+// Prefix or StartAfter that [object.CheckPrefix] refuses (SeaweedFS answers
+// an invalid UTF-8 prefix with a 500). Whether "x" and "x/y" can both be
+// stored depends on the server: Amazon S3 and SeaweedFS store both,
+// versitygw refuses the second ([object.ErrInvalidKey]); NoDB never writes
+// such a pair. The keys under prefix + "_nodb/" are reserved (see the
+// probe).
 //
 // # Versions
 //
@@ -63,6 +69,12 @@
 // (both must fail with 412), overwrites it with the right If-Match, deletes
 // it with a stale If-Match (must fail), then with the right one, then once
 // more (S3 says 404).
+//
+// Only a clean run decides: if the SDK had to retry any of the probe's
+// requests (a reply was lost), the retry's answer may be to the probe's own
+// first attempt (a 412 after its own write), so the run is discarded and
+// the probe runs again on a fresh object, up to three times. Lost replies
+// thus never make a store believe that the server ignores conditions.
 //
 // If the server ignored a condition on PutObject, every conditional Put and
 // Delete fails with an error wrapping [object.ErrUnsupported] that names the
@@ -99,10 +111,20 @@
 // the object back and, if its body is exactly the bytes it sent, reports
 // success with that object's version. This is sound because NoDB puts a
 // unique write id in every conditionally written body: equal bytes mean our
-// own write. Likewise a conditional Delete that was retried and finds the
-// key gone reports success. The attempt count is observed through a
-// middleware added per call, so it works with an *s3.Client; a [Client] that
-// ignores per-call options never triggers the read-back.
+// own write. Any other finding (another body, no object) cannot tell whether
+// our write never landed or landed and was replaced within milliseconds, so
+// the Put fails with [object.ErrOutcomeUnknown], never with
+// [object.ErrPrecondition].
+//
+// A conditional Delete whose first attempt deleted the object gets 404 from
+// Amazon S3, 204 from versitygw and 412 from SeaweedFS on the retry. The store
+// does not rely on which: after a retried conditional Delete fails with 404,
+// 409 or 412 it sends a HEAD; a key that is gone means success, a key that
+// is present (at any version) means [object.ErrOutcomeUnknown].
+//
+// The attempt count is observed through a middleware added per call, so it
+// works with an *s3.Client; a [Client] that ignores per-call options never
+// triggers the read-back.
 //
 // # Directory buckets
 //

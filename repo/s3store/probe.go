@@ -60,8 +60,21 @@ func (s *store) requireConditional(ctx context.Context, op, key string, del bool
 	}
 }
 
-// probe returns the cached probe result, or probes the server. A failed
-// probe (network error, throttling, cancelled context) is not cached.
+// probeRuns is how many times a probe is run when lost replies make its
+// runs inconclusive, before the calling operation gets an error.
+const probeRuns = 3
+
+// errInconclusive marks a probe run that cannot give a verdict because a
+// request's reply was lost and the SDK retried it: the retry's answer may
+// be to our own first attempt (a 412 after our own write, say).
+var errInconclusive = errors.New("a reply was lost and the request retried, so its answer is ambiguous")
+
+// probe returns the cached probe result, or probes the server. Only a clean
+// run gives a verdict, and only a verdict is cached: a run in which a reply
+// was lost is discarded and the probe runs again, with a fresh object; a
+// failed run (network error, throttling, cancelled context) or one that
+// stays inconclusive fails the calling operation only, and the next
+// conditional call probes again.
 func (s *store) probe(ctx context.Context) (*probeResult, error) {
 	if r := s.probed.Load(); r != nil {
 		return r, nil
@@ -75,12 +88,19 @@ func (s *store) probe(ctx context.Context) (*probeResult, error) {
 	if r := s.probed.Load(); r != nil {
 		return r, nil
 	}
-	r, err := s.runProbe(ctx)
-	if err != nil {
-		return nil, err
+	var errs []error
+	for range probeRuns {
+		r, err := s.runProbe(ctx)
+		if err == nil {
+			s.probed.Store(r)
+			return r, nil
+		}
+		if !errors.Is(err, errInconclusive) {
+			return nil, err
+		}
+		errs = append(errs, err)
 	}
-	s.probed.Store(r)
-	return r, nil
+	return nil, fmt.Errorf("no clean probe in %d runs: %w", probeRuns, errors.Join(errs...))
 }
 
 // outcome of a request that must fail its condition.
@@ -102,109 +122,191 @@ func conditionOutcome(err error) outcome {
 	return failed
 }
 
-func (s *store) runProbe(ctx context.Context) (_ *probeResult, err error) {
+// probeRun is one run of the probe on one fresh object.
+type probeRun struct {
+	s   *store
+	ctx context.Context
+	key string // with the store's prefix
+
+	etag1, etag2 string // the object's ETags after steps 1 and 4
+	gone         bool   // the object is known to be deleted
+	retried      bool   // some request took more than one attempt
+	r            probeResult
+}
+
+// probeStep is one request of the probe. It returns done when the server
+// has shown that it ignores a condition (r then says which), and an error
+// when the probe cannot tell.
+type probeStep struct {
+	name string
+	run  func(p *probeRun) (done bool, err error)
+}
+
+// probeSteps are the probe's requests, in order, on one object. The steps
+// on PutObject come first; if they pass, the store has conditional writes,
+// and the steps on DeleteObject decide conditional deletes.
+var probeSteps = []probeStep{
+	{"1. PutObject If-None-Match * on a new key (must succeed)", (*probeRun).create},
+	{"2. PutObject If-None-Match * on the existing key (must fail)", (*probeRun).createExisting},
+	{"3. PutObject with a stale If-Match (must fail)", (*probeRun).replaceStale},
+	{"4. PutObject with the current ETag in If-Match (must succeed)", (*probeRun).replace},
+	{"5. DeleteObject with a stale If-Match (must fail)", (*probeRun).deleteStale},
+	{"6. DeleteObject with the current ETag in If-Match (must succeed)", (*probeRun).delete},
+	{"7. DeleteObject with If-Match on the missing key (S3 says 404)", (*probeRun).deleteMissing},
+}
+
+// runProbe runs the probe's steps on a fresh object under ProbePrefix and
+// removes the object. An error wrapping errInconclusive means a reply was
+// lost in the run: its answers prove nothing.
+func (s *store) runProbe(ctx context.Context) (*probeResult, error) {
 	var rnd [12]byte
 	rand.Read(rnd[:])
-	key := s.prefix + ProbePrefix + hex.EncodeToString(rnd[:])
-	gone := false
-	defer func() {
-		if gone {
-			return
+	p := &probeRun{s: s, ctx: ctx, key: s.prefix + ProbePrefix + hex.EncodeToString(rnd[:])}
+	defer p.cleanUp()
+	for _, step := range probeSteps {
+		done, err := step.run(p)
+		if p.retried {
+			return nil, fmt.Errorf("probe step %q: %w", step.name, errInconclusive)
 		}
-		// Best effort: never leave the probe object behind, even when ctx
-		// is done.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_, _ = s.client.DeleteObject(cctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key})
-	}()
-	put := func(body string, ifMatch, ifNoneMatch *string) (*s3.PutObjectOutput, error) {
-		return s.client.PutObject(ctx, &s3.PutObjectInput{
-			Bucket: &s.bucket, Key: &key,
-			Body: bytes.NewReader([]byte(body)), ContentLength: aws.Int64(int64(len(body))),
-			IfMatch: ifMatch, IfNoneMatch: ifNoneMatch,
-		})
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			return &p.r, nil
+		}
 	}
-	unsupported := func(detail string) (*probeResult, error) {
-		return &probeResult{detail: detail}, nil
-	}
+	return &p.r, nil
+}
 
-	// 1. Create with If-None-Match "*": must succeed on a new key.
-	out, err := put("nodb probe 1", nil, aws.String("*"))
+// cleanUp deletes the probe object unless it is known to be gone: best
+// effort, even when the run's context is done.
+func (p *probeRun) cleanUp() {
+	if p.gone {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), 10*time.Second)
+	defer cancel()
+	_, _ = p.s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &p.s.bucket, Key: &p.key})
+}
+
+// put sends one PutObject of the probe object, noting retries.
+func (p *probeRun) put(body string, ifMatch, ifNoneMatch *string) (*s3.PutObjectOutput, error) {
+	var attempts attemptCounter
+	out, err := p.s.client.PutObject(p.ctx, &s3.PutObjectInput{
+		Bucket: &p.s.bucket, Key: &p.key,
+		Body: bytes.NewReader([]byte(body)), ContentLength: aws.Int64(int64(len(body))),
+		IfMatch: ifMatch, IfNoneMatch: ifNoneMatch,
+	}, attempts.option)
+	p.retried = p.retried || attempts.n.Load() > 1
+	return out, err
+}
+
+// deleteIfMatch sends one DeleteObject of the probe object with If-Match,
+// noting retries.
+func (p *probeRun) deleteIfMatch(etag string) error {
+	var attempts attemptCounter
+	_, err := p.s.client.DeleteObject(p.ctx, &s3.DeleteObjectInput{Bucket: &p.s.bucket, Key: &p.key, IfMatch: &etag}, attempts.option)
+	p.retried = p.retried || attempts.n.Load() > 1
+	return err
+}
+
+// unsupported ends the probe: PutObject ignores conditions.
+func (p *probeRun) unsupported(detail string) (bool, error) {
+	p.r = probeResult{detail: detail}
+	return true, nil
+}
+
+// noConditionalDelete ends the probe: PutObject honours conditions,
+// DeleteObject does not.
+func (p *probeRun) noConditionalDelete(detail string) (bool, error) {
+	p.r.del, p.r.detail = false, detail
+	return true, nil
+}
+
+func (p *probeRun) create() (bool, error) {
+	out, err := p.put("nodb probe 1", nil, aws.String("*"))
 	if err != nil {
 		if sentinelFor(err) == object.ErrUnsupported {
-			return unsupported("PutObject with If-None-Match: " + describe(err))
+			return p.unsupported("PutObject with If-None-Match: " + describe(err))
 		}
-		return nil, err
+		return false, err
 	}
-	etag1 := aws.ToString(out.ETag)
-	if etag1 == "" {
-		return nil, errors.New("server returned no ETag for PutObject")
+	p.etag1 = aws.ToString(out.ETag)
+	if p.etag1 == "" {
+		return false, errors.New("server returned no ETag for PutObject")
 	}
+	return false, nil
+}
 
-	// 2. If-None-Match "*" on an existing key: must fail.
-	_, err = put("nodb probe 2", nil, aws.String("*"))
+func (p *probeRun) createExisting() (bool, error) {
+	_, err := p.put("nodb probe 2", nil, aws.String("*"))
 	switch conditionOutcome(err) {
 	case accepted:
-		return unsupported("PutObject with If-None-Match \"*\" overwrote an existing object")
+		return p.unsupported("PutObject with If-None-Match \"*\" overwrote an existing object")
 	case failed:
-		return nil, err
+		return false, err
 	}
+	return false, nil
+}
 
-	// 3. If-Match with a wrong ETag: must fail.
-	_, err = put("nodb probe 3", aws.String(`"00000000000000000000000000000000"`), nil)
+func (p *probeRun) replaceStale() (bool, error) {
+	_, err := p.put("nodb probe 3", aws.String(`"00000000000000000000000000000000"`), nil)
 	switch conditionOutcome(err) {
 	case accepted:
-		return unsupported("PutObject with a stale If-Match overwrote the object")
+		return p.unsupported("PutObject with a stale If-Match overwrote the object")
 	case failed:
-		return nil, err
+		return false, err
 	}
+	return false, nil
+}
 
-	// 4. If-Match with the right ETag: must succeed.
-	out, err = put("nodb probe 4", &etag1, nil)
+func (p *probeRun) replace() (bool, error) {
+	out, err := p.put("nodb probe 4", &p.etag1, nil)
 	if err != nil {
 		if isConditionFailure(err) {
-			return unsupported("PutObject with the current ETag in If-Match failed: " + describe(err))
+			return p.unsupported("PutObject with the current ETag in If-Match failed: " + describe(err))
 		}
-		return nil, err
+		return false, err
 	}
-	etag2 := aws.ToString(out.ETag)
-	r := &probeResult{put: true, del: true}
+	p.etag2 = aws.ToString(out.ETag)
+	p.r = probeResult{put: true, del: true}
+	return false, nil
+}
 
-	// 5. DeleteObject with a stale If-Match: must fail.
-	_, err = s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key, IfMatch: &etag1})
+func (p *probeRun) deleteStale() (bool, error) {
+	err := p.deleteIfMatch(p.etag1)
 	switch {
 	case err == nil:
-		gone = true
-		r.del, r.detail = false, "DeleteObject with a stale If-Match deleted the object"
-		return r, nil
+		p.gone = true
+		return p.noConditionalDelete("DeleteObject with a stale If-Match deleted the object")
 	case isConditionFailure(err):
+		return false, nil
 	case sentinelFor(err) == object.ErrUnsupported:
-		r.del, r.detail = false, "DeleteObject with If-Match: "+describe(err)
-		return r, nil
-	default:
-		return nil, err
+		return p.noConditionalDelete("DeleteObject with If-Match: " + describe(err))
 	}
+	return false, err
+}
 
-	// 6. DeleteObject with the current ETag: must succeed.
-	_, err = s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key, IfMatch: &etag2})
+func (p *probeRun) delete() (bool, error) {
+	err := p.deleteIfMatch(p.etag2)
 	switch {
 	case err == nil:
-		gone = true
+		p.gone = true
+		return false, nil
 	case isConditionFailure(err):
-		r.del, r.detail = false, "DeleteObject with the current ETag in If-Match failed: "+describe(err)
-		return r, nil
-	default:
-		return nil, err
+		return p.noConditionalDelete("DeleteObject with the current ETag in If-Match failed: " + describe(err))
 	}
+	return false, err
+}
 
-	// 7. DeleteObject with If-Match on the missing key: S3 says 404.
-	_, err = s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key, IfMatch: &etag2})
+func (p *probeRun) deleteMissing() (bool, error) {
+	err := p.deleteIfMatch(p.etag2)
 	switch {
 	case sentinelFor(err) == object.ErrNotFound:
 	case err == nil || isConditionFailure(err):
-		r.headBeforeDelete = true
+		p.r.headBeforeDelete = true
 	default:
-		return nil, err
+		return false, err
 	}
-	return r, nil
+	return true, nil
 }

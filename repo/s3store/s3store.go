@@ -256,18 +256,37 @@ func (s *store) Put(ctx context.Context, key string, body []byte, opts object.Pu
 	var attempts attemptCounter
 	out, err := s.putObject(ctx, in, body, attempts.option)
 	if err != nil {
-		if attempts.n.Load() > 1 && isConditionFailure(err) {
-			// The first attempt may have landed and its response been
-			// lost: the retry then fails its own condition. Equal bytes
-			// mean our own write (bodies carry a unique write id).
-			got, gerr := s.get(ctx, key, &s3.GetObjectInput{Bucket: &s.bucket, Key: &full})
-			if gerr == nil && bytes.Equal(got.Body, body) {
-				return got.Info, nil
-			}
+		if attempts.n.Load() > 1 && (isConditionFailure(err) || (opts.IfMatch != "" && sentinelFor(err) == object.ErrNotFound)) {
+			return s.settleRetriedPut(ctx, key, full, body, err)
 		}
 		return object.Info{}, s.wrap("Put", key, err)
 	}
 	return putInfo(key, body, out), nil
+}
+
+// settleRetriedPut decides a conditional Put whose request the SDK sent
+// more than once and whose last attempt failed its condition (err). The
+// first attempt may have landed and its response been lost, so that the
+// retry failed the condition our own write broke. Equal bytes mean our own
+// write: NoDB puts a unique write id in every body it writes conditionally.
+// Anything else (another body, no object, a failed read) does not tell
+// whether our write landed and was replaced or never landed: the outcome is
+// unknown, never a failed condition.
+func (s *store) settleRetriedPut(ctx context.Context, key, full string, body []byte, err error) (object.Info, error) {
+	got, gerr := s.get(ctx, key, &s3.GetObjectInput{Bucket: &s.bucket, Key: &full})
+	switch {
+	case gerr == nil && bytes.Equal(got.Body, body):
+		return got.Info, nil
+	case errors.Is(gerr, context.Canceled) || errors.Is(gerr, context.DeadlineExceeded):
+		return object.Info{}, &opError{op: "Put", key: key, sentinel: object.ErrOutcomeUnknown, err: gerr,
+			msg: fmt.Sprintf("outcome unknown: the request was retried after a lost response and the retry failed its condition (%s); reading the object back", describe(err))}
+	}
+	found := "another writer's object"
+	if gerr != nil {
+		found = "no readable object (" + describe(gerr) + ")"
+	}
+	return object.Info{}, &opError{op: "Put", key: key, sentinel: object.ErrOutcomeUnknown, err: err,
+		msg: fmt.Sprintf("outcome unknown: the request was retried after a lost response, the retry failed its condition, and the key holds %s: the first attempt may have landed and been replaced, or never landed", found)}
 }
 
 func putInfo(key string, body []byte, out *s3.PutObjectOutput) object.Info {
@@ -316,17 +335,49 @@ func (s *store) Delete(ctx context.Context, key string, opts object.DeleteOption
 	var attempts attemptCounter
 	_, err = s.client.DeleteObject(ctx, in, attempts.option)
 	if err != nil {
-		err = s.wrap("Delete", key, err)
-		if attempts.n.Load() > 1 && errors.Is(err, object.ErrNotFound) {
-			// A retry found the key gone: the first attempt deleted it.
-			return nil
+		if attempts.n.Load() > 1 && (isConditionFailure(err) || sentinelFor(err) == object.ErrNotFound) {
+			return s.settleRetriedDelete(ctx, key, full, err)
 		}
-		return err
+		return s.wrap("Delete", key, err)
 	}
 	return nil
 }
 
+// settleRetriedDelete decides a conditional Delete whose request the SDK
+// sent more than once and whose last attempt failed (err): once the first
+// attempt has deleted the key, servers answer the retry with 404 (Amazon
+// S3), 412 (SeaweedFS) or 204 (versitygw, which needs nothing here). Which
+// one must not matter, so the store looks: a key that is gone was deleted, which is what the call
+// asked for. A key that is present, at whatever version, does not tell
+// whether the first attempt deleted our version before another writer put
+// a new one, or never took effect: the outcome is unknown.
+func (s *store) settleRetriedDelete(ctx context.Context, key, full string, err error) error {
+	out, herr := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &full})
+	if herr != nil && sentinelFor(herr) == object.ErrNotFound {
+		return nil
+	}
+	var what string
+	switch {
+	case herr == nil:
+		what = fmt.Sprintf("the key holds version %s", unquote(out.ETag))
+	case errors.Is(herr, context.Canceled) || errors.Is(herr, context.DeadlineExceeded):
+		what, err = "reading it back failed", herr
+	default:
+		what = "reading it back failed: " + describe(herr)
+	}
+	return &opError{op: "Delete", key: key, sentinel: object.ErrOutcomeUnknown, err: err,
+		msg: fmt.Sprintf("outcome unknown: the request was retried after a lost response and the retry failed (%s); %s: the first attempt may have deleted the object before another writer replaced it, or never took effect", describe(err), what)}
+}
+
 func (s *store) List(ctx context.Context, opts object.ListOptions) (object.ListPage, error) {
+	// Refuse what servers answer with a 500 (SeaweedFS, invalid UTF-8) or
+	// rewrite (a backslash), rather than send it.
+	for _, p := range []struct{ name, v string }{{"prefix", opts.Prefix}, {"StartAfter", opts.StartAfter}} {
+		if err := object.CheckPrefix(p.v); err != nil {
+			return object.ListPage{}, &opError{op: "List", key: opts.Prefix, sentinel: object.ErrInvalidKey,
+				msg: fmt.Sprintf("invalid %s (%s)", p.name, strings.TrimPrefix(err.Error(), "object: invalid key: "))}
+		}
+	}
 	n := opts.PageSize
 	if n <= 0 || n > object.MaxPageSize {
 		n = object.MaxPageSize

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -166,12 +165,16 @@ func TestConditionsAndErrors(t *testing.T) {
 			object.ErrInvalidKey, `s3store: Get "a//b": invalid key`},
 		{"trailing slash", func() error { return st.Delete(ctx, "dir/", object.DeleteOptions{}) },
 			object.ErrInvalidKey, `invalid key`},
-		{"parent is a file", func() error { _, err := st.Put(ctx, "k/child", []byte("x"), object.PutOptions{}); return err },
-			object.ErrInvalidKey, `s3store: Put "k/child": invalid key`},
 		{"empty key", func() error { _, err := st.Put(ctx, "", nil, object.PutOptions{}); return err },
 			object.ErrInvalidKey, `s3store: Put "": empty key`},
 		{"long segment", func() error { _, err := st.Head(ctx, strings.Repeat("s", 256)); return err },
 			object.ErrInvalidKey, `invalid key`},
+		{"list invalid UTF-8 prefix", func() error { _, err := st.List(ctx, object.ListOptions{Prefix: "\xe6"}); return err },
+			object.ErrInvalidKey, `s3store: List "\xe6": invalid prefix (prefix "\xe6" is not valid UTF-8)`},
+		{"list backslash StartAfter", func() error { _, err := st.List(ctx, object.ListOptions{StartAfter: `a\b`}); return err },
+			object.ErrInvalidKey, `invalid StartAfter (prefix "a\\b" contains a backslash`},
+		{"backslash", func() error { _, err := st.Put(ctx, `back\slash`, nil, object.PutOptions{}); return err },
+			object.ErrInvalidKey, `s3store: Put "back\\slash": invalid key: key "back\\slash" contains a backslash, which some S3-compatible servers (SeaweedFS) store as "/"`},
 		{"bad put options", func() error {
 			_, err := st.Put(ctx, "k", nil, object.PutOptions{IfNoneMatch: "x"})
 			return err
@@ -190,6 +193,22 @@ func TestConditionsAndErrors(t *testing.T) {
 				t.Errorf("error %q, want it to contain %q", err, tt.msg)
 			}
 		})
+	}
+
+	// Keys "k" and "k/child": S3 and SeaweedFS store both, versitygw
+	// (objects as files) refuses the second with 409 ObjectParentIsFile.
+	_, err = st.Put(ctx, "k/child", []byte("x"), object.PutOptions{})
+	switch server := s3test.Server(t).Name; {
+	case server == "versitygw" || server == "external" && err != nil:
+		if !errors.Is(err, object.ErrInvalidKey) || !strings.Contains(err.Error(), `s3store: Put "k/child": invalid key`) {
+			t.Errorf("parent is a file, on %s: %v, want ErrInvalidKey", server, err)
+		}
+	case err != nil:
+		t.Errorf("parent is a file, on %s: %v, want success", server, err)
+	default:
+		if err := st.Delete(ctx, "k/child", object.DeleteOptions{}); err != nil {
+			t.Error(err)
+		}
 	}
 
 	// The SDK's error stays reachable.
@@ -490,6 +509,88 @@ func TestProbeTransientFailure(t *testing.T) {
 	}
 }
 
+// TestProbeLostReply loses the reply to each of the probe's requests in
+// turn. The run in which a reply was lost proves nothing (the retry may see
+// its own first attempt: a 412 after our own write, a 404 after our own
+// delete), so it must not decide the store's verdict: the probe runs again
+// on a fresh object and the store works as on a clean probe.
+func TestProbeLostReply(t *testing.T) {
+	const probeRequests = 7
+	for i := range probeRequests {
+		t.Run(fmt.Sprint("request ", i+1), func(t *testing.T) {
+			var mu sync.Mutex
+			runs := map[string]bool{} // probe objects used
+			var n atomic.Int32
+			st, lr, raw, bucket := newLossy(t, nil, s3test.EditRequests(func(op string, req *smithyhttp.Request) error {
+				if _, key, ok := strings.Cut(req.URL.Path, s3store.ProbePrefix); ok {
+					mu.Lock()
+					runs[key] = true
+					mu.Unlock()
+				}
+				return nil
+			}))
+			lr.LoseNext(func(req *http.Request) bool {
+				return strings.Contains(req.URL.Path, s3store.ProbePrefix) && int(n.Add(1)) == i+1
+			}, nil)
+			ctx := t.Context()
+			info, err := st.Put(ctx, "k", []byte("x"), object.PutOptions{IfNoneMatch: "*"})
+			if err != nil {
+				t.Fatalf("Put after a probe that lost a reply: %v", err)
+			}
+			if got := lr.Lost(); len(got) != 1 {
+				t.Fatalf("lost replies %q, want the probe's request %d", got, i+1)
+			}
+			if len(runs) != 2 {
+				t.Errorf("probe used %d objects, want 2 (a discarded run and a clean one)", len(runs))
+			}
+			if !st.Capabilities().ConditionalDelete {
+				t.Error("ConditionalDelete = false after a lost reply in the probe")
+			}
+			if err := st.Delete(ctx, "k", object.DeleteOptions{IfMatch: "stale"}); !errors.Is(err, object.ErrPrecondition) {
+				t.Errorf("Delete stale: %v, want ErrPrecondition", err)
+			}
+			if err := st.Delete(ctx, "k", object.DeleteOptions{IfMatch: info.Version}); err != nil {
+				t.Errorf("Delete: %v", err)
+			}
+			if keys := rawKeys(t, raw, bucket); len(keys) != 0 {
+				t.Errorf("bucket holds %q, want nothing (no probe object left)", keys)
+			}
+		})
+	}
+}
+
+// TestProbeLostRepliesPersist: while every probe reply is lost, conditional
+// calls fail with the reason and no verdict is cached; once the fault is
+// gone, the store works.
+func TestProbeLostRepliesPersist(t *testing.T) {
+	var faulty atomic.Bool
+	faulty.Store(true)
+	st, lr, _, _ := newLossy(t, nil)
+	for range 100 {
+		lr.LoseNext(func(req *http.Request) bool {
+			return faulty.Load() && strings.Contains(req.URL.Path, s3store.ProbePrefix)
+		}, nil)
+	}
+	ctx := t.Context()
+	_, err := st.Put(ctx, "k", []byte("x"), object.PutOptions{IfNoneMatch: "*"})
+	if err == nil || errors.Is(err, object.ErrUnsupported) || errors.Is(err, object.ErrPrecondition) || !strings.Contains(err.Error(), "no clean probe in 3 runs") {
+		t.Fatalf("Put while probe replies are lost: %v", err)
+	}
+	if err := st.Delete(ctx, "k", object.DeleteOptions{IfMatch: "v"}); err == nil || errors.Is(err, object.ErrUnsupported) {
+		t.Fatalf("Delete while probe replies are lost: %v", err)
+	}
+	if _, err := st.Head(ctx, "k"); !errors.Is(err, object.ErrNotFound) {
+		t.Fatalf("Head: %v; the failed Put stored something", err)
+	}
+	faulty.Store(false)
+	if _, err := st.Put(ctx, "k", []byte("x"), object.PutOptions{IfNoneMatch: "*"}); err != nil {
+		t.Fatalf("Put once the fault is gone: %v", err)
+	}
+	if !st.Capabilities().ConditionalDelete {
+		t.Error("ConditionalDelete = false")
+	}
+}
+
 func TestSkipProbe(t *testing.T) {
 	var probes countOps
 	st, _, _ := newStore(t, &s3store.Options{SkipProbe: true}, probes.option("_nodb/"))
@@ -501,106 +602,147 @@ func TestSkipProbe(t *testing.T) {
 	}
 }
 
-// loseResponse forwards the first PUT or DELETE for which match is true to
-// the server, runs meanwhile (if set), and then reports a network error, as
-// if the response had been lost: the SDK retries.
-type loseResponse struct {
-	base      http.RoundTripper
-	method    string
-	match     string
-	meanwhile func()
-	done      atomic.Bool
+// newLossy opens a store whose client loses the replies lr is told to
+// lose, and retries without backoff; raw reaches the same bucket without
+// losing anything.
+func newLossy(t *testing.T, opts *s3store.Options, clientOpts ...func(*s3.Options)) (st object.Store, lr *s3test.LoseReplies, raw *s3.Client, bucket string) {
+	lr = &s3test.LoseReplies{}
+	st, raw, bucket = newStore(t, opts, append([]func(*s3.Options){noBackoff, lr.Option}, clientOpts...)...)
+	return st, lr, raw, bucket
 }
 
-func (l *loseResponse) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != l.method || !strings.Contains(req.URL.Path, l.match) || !l.done.CompareAndSwap(false, true) {
-		return l.base.RoundTrip(req)
-	}
-	resp, err := l.base.RoundTrip(req)
-	if err == nil {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			return nil, fmt.Errorf("first attempt failed: %s", resp.Status)
+// rawPut writes body under key behind the store's back.
+func rawPut(t *testing.T, raw *s3.Client, bucket, key, body string) func() {
+	return func() {
+		if _, err := raw.PutObject(context.Background(), &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: strings.NewReader(body)}); err != nil {
+			t.Error(err)
 		}
 	}
-	if l.meanwhile != nil {
-		l.meanwhile()
-	}
-	return nil, errors.New("connection reset by test: response lost")
 }
 
 func TestLostResponse(t *testing.T) {
-	newLossy := func(t *testing.T, method, match string, meanwhile func(raw *s3.Client, bucket string)) (object.Store, *loseResponse, *s3.Client, string) {
-		lr := &loseResponse{base: http.DefaultTransport.(*http.Transport).Clone(), method: method, match: match}
-		st, raw, bucket := newStore(t, &s3store.Options{SkipProbe: true}, noBackoff, func(o *s3.Options) {
-			o.HTTPClient = &http.Client{Transport: lr}
-		})
-		if meanwhile != nil {
-			lr.meanwhile = func() { meanwhile(raw, bucket) }
-		}
-		return st, lr, raw, bucket
-	}
 	ctx := t.Context()
+	wantLost := func(t *testing.T, lr *s3test.LoseReplies, n int) {
+		t.Helper()
+		if got := lr.Lost(); len(got) != n {
+			t.Fatalf("lost replies: %q, want %d", got, n)
+		}
+	}
 
 	t.Run("create", func(t *testing.T) {
-		st, lr, _, _ := newLossy(t, "PUT", "/lost", nil)
+		st, lr, _, _ := newLossy(t, &s3store.Options{SkipProbe: true})
+		lr.LoseNext(s3test.Request("PUT", "lost"), nil)
 		info, err := st.Put(ctx, "lost", []byte("write-1"), object.PutOptions{IfNoneMatch: "*"})
 		if err != nil {
 			t.Fatalf("Put whose response was lost: %v", err)
 		}
-		if !lr.done.Load() {
-			t.Fatal("no response was lost")
-		}
+		wantLost(t, lr, 1)
 		head, err := st.Head(ctx, "lost")
 		if err != nil || head.Version != info.Version || info.Size != 7 {
 			t.Errorf("Put returned %+v, Head %+v, %v", info, head, err)
 		}
 	})
 	t.Run("replace", func(t *testing.T) {
-		st, lr, _, _ := newLossy(t, "PUT", "/lost", nil)
-		lr.done.Store(true)
+		st, lr, _, _ := newLossy(t, &s3store.Options{SkipProbe: true})
 		v1, err := st.Put(ctx, "lost", []byte("write-1"), object.PutOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		lr.done.Store(false)
+		lr.LoseNext(s3test.Request("PUT", "lost"), nil)
 		info, err := st.Put(ctx, "lost", []byte("write-2"), object.PutOptions{IfMatch: v1.Version})
 		if err != nil {
 			t.Fatalf("Put whose response was lost: %v", err)
 		}
+		wantLost(t, lr, 1)
 		if obj, err := st.Get(ctx, "lost", object.GetOptions{}); err != nil || obj.Version != info.Version || string(obj.Body) != "write-2" {
 			t.Errorf("Get = %+v %q, %v; Put returned %+v", obj.Info, obj.Body, err, info)
 		}
 	})
 	t.Run("someone else wrote", func(t *testing.T) {
-		st, _, _, _ := newLossy(t, "PUT", "/lost", func(raw *s3.Client, bucket string) {
-			_, err := raw.PutObject(context.Background(), &s3.PutObjectInput{Bucket: &bucket, Key: aws.String("lost"), Body: strings.NewReader("other")})
-			if err != nil {
-				t.Error(err)
-			}
-		})
+		st, lr, raw, bucket := newLossy(t, &s3store.Options{SkipProbe: true})
+		lr.LoseNext(s3test.Request("PUT", "lost"), rawPut(t, raw, bucket, "lost", "other"))
 		_, err := st.Put(ctx, "lost", []byte("write-1"), object.PutOptions{IfNoneMatch: "*"})
-		if !errors.Is(err, object.ErrPrecondition) {
-			t.Errorf("Put overtaken by another writer: %v, want ErrPrecondition", err)
+		wantLost(t, lr, 1)
+		if !errors.Is(err, object.ErrOutcomeUnknown) || errors.Is(err, object.ErrPrecondition) {
+			t.Fatalf("Put overtaken by another writer: %v, want ErrOutcomeUnknown and not ErrPrecondition", err)
+		}
+		if !strings.Contains(err.Error(), `s3store: Put "lost": outcome unknown`) || !strings.Contains(err.Error(), "another writer's object") {
+			t.Errorf("message %q does not explain", err)
+		}
+		// The SDK's error (the retry's 412) stays reachable.
+		var apiErr smithy.APIError
+		if !errors.As(err, &apiErr) {
+			t.Errorf("%v does not wrap the SDK's error", err)
 		}
 	})
-	t.Run("delete", func(t *testing.T) {
-		st, lr, raw, bucket := newLossy(t, "DELETE", "/lost", nil)
+	for _, skip := range []bool{true, false} {
+		// With the probe, versitygw's store sends a HEAD before a
+		// conditional DELETE; without it, the DELETE goes straight.
+		name := "delete"
+		if !skip {
+			name += " after the probe"
+		}
+		t.Run(name, func(t *testing.T) {
+			st, lr, raw, bucket := newLossy(t, &s3store.Options{SkipProbe: skip})
+			info, err := st.Put(ctx, "lost", []byte("write-1"), object.PutOptions{IfNoneMatch: "*"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lr.LoseNext(s3test.Request("DELETE", "lost"), nil)
+			if err := st.Delete(ctx, "lost", object.DeleteOptions{IfMatch: info.Version}); err != nil {
+				t.Errorf("Delete whose response was lost: %v", err)
+			}
+			wantLost(t, lr, 1)
+			if keys := rawKeys(t, raw, bucket); len(keys) != 0 {
+				t.Errorf("bucket holds %q", keys)
+			}
+		})
+	}
+	t.Run("delete, then someone else wrote", func(t *testing.T) {
+		st, lr, raw, bucket := newLossy(t, &s3store.Options{SkipProbe: true})
 		info, err := st.Put(ctx, "lost", []byte("write-1"), object.PutOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Delete(ctx, "lost", object.DeleteOptions{IfMatch: info.Version}); err != nil {
-			t.Errorf("Delete whose response was lost: %v", err)
+		lr.LoseNext(s3test.Request("DELETE", "lost"), rawPut(t, raw, bucket, "lost", "other"))
+		err = st.Delete(ctx, "lost", object.DeleteOptions{IfMatch: info.Version})
+		wantLost(t, lr, 1)
+		if !errors.Is(err, object.ErrOutcomeUnknown) || errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrNotFound) {
+			t.Fatalf("Delete overtaken by another writer: %v, want ErrOutcomeUnknown only", err)
 		}
-		if !lr.done.Load() {
-			t.Fatal("no response was lost")
-		}
-		if keys := rawKeys(t, raw, bucket); len(keys) != 0 {
-			t.Errorf("bucket holds %q", keys)
+		if obj, err := st.Get(ctx, "lost", object.GetOptions{}); err != nil || string(obj.Body) != "other" {
+			t.Errorf("Get = %q, %v; want the other writer's object", obj.Body, err)
 		}
 	})
+}
+
+// TestRetriedDeleteAnswer records what the server answers to a conditional
+// DELETE retried after its first attempt deleted the object (versitygw 404,
+// SeaweedFS 412), sent through a bare client, and checks that it is one of
+// the answers s3store settles with a HEAD.
+func TestRetriedDeleteAnswer(t *testing.T) {
+	lr := &s3test.LoseReplies{}
+	raw, bucket := s3test.NewBucket(t)
+	client := s3test.Server(t).NewClient(noBackoff, lr.Option)
+	ctx := t.Context()
+	out, err := raw.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String("k"), Body: strings.NewReader("v")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr.LoseNext(s3test.Request("DELETE", "k"), nil)
+	_, err = client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: aws.String("k"), IfMatch: out.ETag})
+	if len(lr.Lost()) != 1 {
+		t.Fatalf("lost %q", lr.Lost())
+	}
+	var re *smithyhttp.ResponseError
+	switch {
+	case err == nil:
+		t.Logf("%s: retried conditional DELETE of a deleted object: 204", s3test.Server(t).Name)
+	case errors.As(err, &re) && (re.HTTPStatusCode() == 404 || re.HTTPStatusCode() == 412):
+		t.Logf("%s: retried conditional DELETE of a deleted object: %d", s3test.Server(t).Name, re.HTTPStatusCode())
+	default:
+		t.Errorf("retried conditional DELETE of a deleted object: %v, want 204, 404 or 412", err)
+	}
 }
 
 func TestCanceledContext(t *testing.T) {

@@ -30,12 +30,54 @@ import (
 	"github.com/nodb-go/nodb/repo/object"
 )
 
+// An Option adds to the suite behaviours that only some backends can be
+// made to show.
+type Option func(*suite)
+
+type suite struct {
+	lossy func(t *testing.T) LossyStore
+}
+
+// LossyStore is a store whose replies the suite can lose, for the
+// behaviours of [WithLostReplies].
+type LossyStore struct {
+	// Store is an empty store.
+	Store object.Store
+	// Other reaches the same data as Store without losing replies: another
+	// writer.
+	Other object.Store
+	// LoseNext makes the backend lose the reply to Store's next request of
+	// operation op ("Put" or "Delete") on key: the request takes effect,
+	// its reply is lost, meanwhile (when not nil) runs, and the backend
+	// retries the request as it would after a broken connection.
+	LoseNext func(op, key string, meanwhile func())
+	// Lost returns how many replies were lost so far.
+	Lost func() int
+}
+
+// WithLostReplies adds the behaviours of writes whose reply was lost (see
+// the Put and Delete contracts of [object.Store] and
+// [object.ErrOutcomeUnknown]): a retried write that finds its own result
+// reports success, and one that finds another writer's reports an unknown
+// outcome, never a failed condition. Only a backend that can really lose a
+// reply provides it (s3store, through its HTTP transport); memstore and
+// filestore cannot, and the suite does not fake it for them. newLossy is
+// called once per subtest.
+func WithLostReplies(newLossy func(t *testing.T) LossyStore) Option {
+	return func(s *suite) { s.lossy = newLossy }
+}
+
 // RunConformanceTests runs the conformance suite, one subtest per behaviour.
 // newStore is called once per subtest and must return an empty store that
 // the subtest may use alone; it registers any cleanup with t.Cleanup and
-// fails t if the store cannot be made.
-func RunConformanceTests(t *testing.T, newStore func(t *testing.T) object.Store) {
+// fails t if the store cannot be made. opts add behaviours that need more
+// than a store.
+func RunConformanceTests(t *testing.T, newStore func(t *testing.T) object.Store, opts ...Option) {
 	t.Helper()
+	var su suite
+	for _, o := range opts {
+		o(&su)
+	}
 	for _, tc := range []struct {
 		name string
 		fn   func(t *testing.T, st object.Store)
@@ -60,7 +102,9 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) object.Store)
 		{"ListPageSize", testListPageSize},
 		{"ListPastMaxPage", testListPastMaxPage},
 		{"AllEarlyBreak", testAllEarlyBreak},
+		{"ListInvalidPrefix", testListInvalidPrefix},
 		{"OddKeys", testOddKeys},
+		{"KeyAndChildKey", testKeyAndChildKey},
 		{"InvalidKeys", testInvalidKeys},
 		{"CanceledContext", testCanceledContext},
 		{"EmptyBody", testEmptyBody},
@@ -72,6 +116,29 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) object.Store)
 				t.Fatal("newStore returned nil")
 			}
 			tc.fn(t, st)
+		})
+	}
+	if su.lossy == nil {
+		return
+	}
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, ls LossyStore)
+	}{
+		{"LostReply/Create", testLostCreate},
+		{"LostReply/Replace", testLostReplace},
+		{"LostReply/CreateThenReplaced", testLostCreateReplaced},
+		{"LostReply/ReplaceThenReplaced", testLostReplaceReplaced},
+		{"LostReply/ReplaceThenDeleted", testLostReplaceDeleted},
+		{"LostReply/Delete", testLostDelete},
+		{"LostReply/DeleteThenRecreated", testLostDeleteRecreated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ls := su.lossy(t)
+			tc.fn(t, ls)
+			if ls.Lost() == 0 {
+				t.Error("no reply was lost: the test proved nothing")
+			}
 		})
 	}
 }
@@ -543,7 +610,7 @@ func testListOrder(t *testing.T, st object.Store) {
 func testListPrefix(t *testing.T, st object.Store) {
 	putListingKeys(t, st)
 	all := sortedListingKeys()
-	for _, prefix := range []string{"", "a", "a/", "a/x", "a/x/", "a-", "A", "日", "\xe6", "nothing", "a/b/"} {
+	for _, prefix := range []string{"", "a", "a/", "a/x", "a/x/", "a-", "A", "日", "nothing", "a/b/"} {
 		want := keysWithPrefix(all, prefix)
 		wantKeys(t, fmt.Sprintf("List(Prefix %q)", prefix), listKeys(t, st, prefix), want)
 	}
@@ -743,7 +810,7 @@ var oddKeys = []string{
 	"with space", " leading space", "trailing space ",
 	"per%cent", "%2F", "%", "plus+sign", "question?mark", "hash#tag", "amp&ersand",
 	"equals=sign", "tilde~", "~", "café", "日本語/キー", "emoji😀", "😀",
-	"back\\slash", `quote"s`, "star*", "colon:", "<angle>", "semi;colon", "comma,",
+	`quote"s`, "star*", "colon:", "<angle>", "semi;colon", "comma,",
 	"a/b/c", "a/../b", "..", "../escape", "a/..", ".", "a/./c", "./d",
 	"a//b", "/leading-slash", "trailing-slash/",
 	longKey,
@@ -815,6 +882,8 @@ func testInvalidKeys(t *testing.T, st object.Store) {
 		"bad\xffutf8",
 		"\xc3", // truncated sequence
 		"nul\x00byte",
+		"back\\slash", // SeaweedFS would store it as "back/slash"
+		"\\",
 		strings.Repeat("abcdefghi/", 102) + "abcde", // 1025 bytes, short segments
 		"seg/" + strings.Repeat("s", object.MaxSegmentLen+1),
 		strings.Repeat("s", object.MaxSegmentLen+1),
@@ -905,4 +974,181 @@ func testLargeBody(t *testing.T, st object.Store) {
 	if info, err := st.Head(t.Context(), "large"); err != nil || info.Size != int64(len(body)) {
 		t.Errorf("Head = %+v, %v; want Size %d", info, err, len(body))
 	}
+}
+
+// testListInvalidPrefix: a prefix or StartAfter that is not valid UTF-8
+// (S3 lists keys as UTF-8; SeaweedFS answers such a prefix with a 500) or
+// holds a backslash (SeaweedFS rewrites it to "/") gives either
+// ErrInvalidKey or the exact listing, never another one.
+func testListInvalidPrefix(t *testing.T, st object.Store) {
+	putListingKeys(t, st)
+	all := sortedListingKeys()
+	for _, tc := range []struct{ prefix, after string }{
+		{"\xe6", ""}, // the first byte of "日本"
+		{"\xff", ""},
+		{"a\\", ""}, // "a/" if rewritten
+		{"nul\x00", ""},
+		{"", "\xe6"},
+		{"", "a\\"},
+		{"a", "a\\"},
+	} {
+		what := fmt.Sprintf("List(Prefix %q, StartAfter %q)", tc.prefix, tc.after)
+		if object.CheckPrefix(tc.prefix) == nil && object.CheckPrefix(tc.after) == nil {
+			t.Fatalf("test bug: CheckPrefix accepts %s", what)
+		}
+		var got []string
+		var err error
+		for info, lerr := range object.All(t.Context(), st, tc.prefix, tc.after, 0) {
+			if lerr != nil {
+				err = lerr
+				break
+			}
+			got = append(got, info.Key)
+		}
+		if err != nil {
+			wantErr(t, what, err, object.ErrInvalidKey)
+			continue
+		}
+		wantKeys(t, what, got, keysAfter(keysWithPrefix(all, tc.prefix), tc.after))
+	}
+}
+
+// testKeyAndChildKey: S3 stores "x" and "x/y" side by side; stores that
+// keep objects as files (filestore, versitygw) cannot, and refuse the
+// second with ErrInvalidKey. Either is allowed (NoDB's key layout never
+// makes such a pair), but a refusal must leave the first key intact and
+// store nothing, and a store that accepts both must keep them apart.
+func testKeyAndChildKey(t *testing.T, st object.Store) {
+	ctx := t.Context()
+	for _, tc := range []struct{ first, second string }{
+		{"x", "x/y"},     // parent is a file
+		{"p/q/r", "p/q"}, // file where a directory is
+	} {
+		v1 := put(t, st, tc.first, []byte("first"), object.PutOptions{})
+		info, err := st.Put(ctx, tc.second, []byte("second"), object.PutOptions{})
+		switch {
+		case errors.Is(err, object.ErrInvalidKey):
+			t.Logf("Put(%q) with %q stored: refused: %v", tc.second, tc.first, err)
+			wantMissing(t, st, tc.second)
+			wantKeys(t, "List after the refusal", listKeys(t, st, ""), []string{tc.first})
+		case err != nil:
+			t.Errorf("Put(%q) with %q stored: %v; want success or ErrInvalidKey", tc.second, tc.first, err)
+		default:
+			wantBody(t, st, tc.second, []byte("second"), info.Version)
+			want := []string{tc.first, tc.second}
+			slices.Sort(want)
+			wantKeys(t, "List of both", listKeys(t, st, ""), want)
+			if err := st.Delete(ctx, tc.second, object.DeleteOptions{}); err != nil {
+				t.Fatalf("Delete(%q): %v", tc.second, err)
+			}
+		}
+		wantBody(t, st, tc.first, []byte("first"), v1.Version)
+		if err := st.Delete(ctx, tc.first, object.DeleteOptions{}); err != nil {
+			t.Fatalf("Delete(%q): %v", tc.first, err)
+		}
+		wantKeys(t, "List after deleting both", listKeys(t, st, ""), nil)
+	}
+}
+
+// ---- lost replies (WithLostReplies) ----
+
+// wantUnknown checks that err reports an unknown outcome and not a failed
+// condition.
+func wantUnknown(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, object.ErrOutcomeUnknown) {
+		t.Errorf("%s: error = %v; want one wrapping ErrOutcomeUnknown", what, err)
+	}
+	for _, wrong := range []error{object.ErrPrecondition, object.ErrConflict, object.ErrNotFound} {
+		if errors.Is(err, wrong) {
+			t.Errorf("%s: error %v wraps %v: the caller would take the write for one that did not land", what, err, wrong)
+		}
+	}
+}
+
+func testLostCreate(t *testing.T, ls LossyStore) {
+	ls.LoseNext("Put", "k", nil)
+	info, err := ls.Store.Put(t.Context(), "k", []byte("mine 1"), object.PutOptions{IfNoneMatch: "*"})
+	if err != nil {
+		t.Fatalf(`Put(IfNoneMatch "*") whose reply was lost: %v; want success (its first attempt landed)`, err)
+	}
+	wantBody(t, ls.Other, "k", []byte("mine 1"), info.Version)
+}
+
+func testLostReplace(t *testing.T, ls LossyStore) {
+	v1 := put(t, ls.Store, "k", []byte("mine 1"), object.PutOptions{})
+	ls.LoseNext("Put", "k", nil)
+	info, err := ls.Store.Put(t.Context(), "k", []byte("mine 2"), object.PutOptions{IfMatch: v1.Version})
+	if err != nil {
+		t.Fatalf("Put(IfMatch) whose reply was lost: %v; want success (its first attempt landed)", err)
+	}
+	wantBody(t, ls.Other, "k", []byte("mine 2"), info.Version)
+}
+
+// otherPut returns a meanwhile that writes body under key through the
+// other store.
+func otherPut(t *testing.T, ls LossyStore, key, body string) func() {
+	return func() {
+		if _, err := ls.Other.Put(context.WithoutCancel(t.Context()), key, []byte(body), object.PutOptions{}); err != nil {
+			t.Errorf("the other writer's Put: %v", err)
+		}
+	}
+}
+
+func testLostCreateReplaced(t *testing.T, ls LossyStore) {
+	ls.LoseNext("Put", "k", otherPut(t, ls, "k", "theirs"))
+	_, err := ls.Store.Put(t.Context(), "k", []byte("mine 1"), object.PutOptions{IfNoneMatch: "*"})
+	wantUnknown(t, `Put(IfNoneMatch "*") that landed, lost its reply and was replaced before the retry`, err)
+	wantBody(t, ls.Other, "k", []byte("theirs"), "")
+}
+
+func testLostReplaceReplaced(t *testing.T, ls LossyStore) {
+	v1 := put(t, ls.Store, "k", []byte("mine 1"), object.PutOptions{})
+	ls.LoseNext("Put", "k", otherPut(t, ls, "k", "theirs"))
+	_, err := ls.Store.Put(t.Context(), "k", []byte("mine 2"), object.PutOptions{IfMatch: v1.Version})
+	wantUnknown(t, "Put(IfMatch) that landed, lost its reply and was replaced before the retry", err)
+	wantBody(t, ls.Other, "k", []byte("theirs"), "")
+}
+
+func testLostReplaceDeleted(t *testing.T, ls LossyStore) {
+	v1 := put(t, ls.Store, "k", []byte("mine 1"), object.PutOptions{})
+	ls.LoseNext("Put", "k", func() {
+		if err := ls.Other.Delete(context.WithoutCancel(t.Context()), "k", object.DeleteOptions{}); err != nil {
+			t.Errorf("the other writer's Delete: %v", err)
+		}
+	})
+	_, err := ls.Store.Put(t.Context(), "k", []byte("mine 2"), object.PutOptions{IfMatch: v1.Version})
+	wantUnknown(t, "Put(IfMatch) that landed, lost its reply and was deleted before the retry", err)
+	wantMissing(t, ls.Other, "k")
+}
+
+func testLostDelete(t *testing.T, ls LossyStore) {
+	v1 := put(t, ls.Store, "k", []byte("mine 1"), object.PutOptions{})
+	if !ls.Store.Capabilities().ConditionalDelete {
+		ls.LoseNext("Delete", "k", nil)
+		if err := ls.Store.Delete(t.Context(), "k", object.DeleteOptions{}); err != nil {
+			t.Fatalf("Delete whose reply was lost: %v", err)
+		}
+		wantMissing(t, ls.Other, "k")
+		return
+	}
+	ls.LoseNext("Delete", "k", nil)
+	if err := ls.Store.Delete(t.Context(), "k", object.DeleteOptions{IfMatch: v1.Version}); err != nil {
+		t.Fatalf("Delete(IfMatch) whose reply was lost: %v; want success (its first attempt deleted the key)", err)
+	}
+	wantMissing(t, ls.Other, "k")
+}
+
+func testLostDeleteRecreated(t *testing.T, ls LossyStore) {
+	v1 := put(t, ls.Store, "k", []byte("mine 1"), object.PutOptions{})
+	ls.LoseNext("Delete", "k", otherPut(t, ls, "k", "theirs"))
+	if !ls.Store.Capabilities().ConditionalDelete {
+		if err := ls.Store.Delete(t.Context(), "k", object.DeleteOptions{}); err != nil {
+			t.Fatalf("Delete whose reply was lost: %v", err)
+		}
+		return // an unconditional retry deletes theirs too: that is what it asks for
+	}
+	err := ls.Store.Delete(t.Context(), "k", object.DeleteOptions{IfMatch: v1.Version})
+	wantUnknown(t, "Delete(IfMatch) that deleted, lost its reply, and saw the key written again before the retry", err)
+	wantBody(t, ls.Other, "k", []byte("theirs"), "")
 }
