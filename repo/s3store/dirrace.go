@@ -19,9 +19,19 @@ import (
 const dirRaceRetries = 5
 
 // putObject sends in, again if it lost a directory race; body is its body.
-func (s *store) putObject(ctx context.Context, in *s3.PutObjectInput, body []byte, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+// attempts, if not nil, counts the SDK's attempts of the last send only: a
+// send that lost the race did not happen, so it is no retry of a request
+// that may have landed.
+func (s *store) putObject(ctx context.Context, in *s3.PutObjectInput, body []byte, attempts *attemptCounter) (*s3.PutObjectOutput, error) {
+	var optFns []func(*s3.Options)
+	if attempts != nil {
+		optFns = append(optFns, attempts.option)
+	}
 	for attempt := 0; ; attempt++ {
 		in.Body = bytes.NewReader(body)
+		if attempts != nil {
+			attempts.n.Store(0)
+		}
 		out, err := s.client.PutObject(ctx, in, optFns...)
 		if err == nil || attempt >= dirRaceRetries || !lostDirRace(err) {
 			return out, err

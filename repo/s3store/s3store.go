@@ -239,7 +239,7 @@ func (s *store) Put(ctx context.Context, key string, body []byte, opts object.Pu
 	}
 	conditional := opts.IfMatch != "" || opts.IfNoneMatch != ""
 	if !conditional {
-		out, err := s.putObject(ctx, in, body)
+		out, err := s.putObject(ctx, in, body, nil)
 		if err != nil {
 			return object.Info{}, s.wrap("Put", key, err)
 		}
@@ -254,7 +254,7 @@ func (s *store) Put(ctx context.Context, key string, body []byte, opts object.Pu
 		in.IfNoneMatch = aws.String("*")
 	}
 	var attempts attemptCounter
-	out, err := s.putObject(ctx, in, body, attempts.option)
+	out, err := s.putObject(ctx, in, body, &attempts)
 	if err != nil {
 		if attempts.n.Load() > 1 && (isConditionFailure(err) || (opts.IfMatch != "" && sentinelFor(err) == object.ErrNotFound)) {
 			return s.settleRetriedPut(ctx, key, full, body, err)
