@@ -5,13 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/nodb-go/nodb/internal/s3test"
 	"github.com/nodb-go/nodb/repo"
 	"github.com/nodb-go/nodb/repo/object"
+	"github.com/nodb-go/nodb/repo/s3store"
 )
 
 // Counter is the model of the outcome tests.
@@ -328,4 +335,82 @@ func TestLostRepliesConcurrent(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLostReplyOverHTTP is the reproduction that found the bug, on a real
+// server: Repo A's HTTP client loses the reply to A's record PUT, Repo B
+// writes the record before the SDK retries, and the retry meets B's
+// object. Each write must be decided as landed (B's record names A's write
+// as the one it replaced), fn must run once, and the unique value must stay
+// held.
+func TestLostReplyOverHTTP(t *testing.T) {
+	ctx := context.Background()
+	env := s3test.Server(t)
+	client, bucket := s3test.NewBucket(t)
+	lr := &s3test.LoseReplies{}
+	noBackoff := func(o *s3.Options) {
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+		})
+	}
+	open := func(c *s3.Client) object.Store {
+		st, err := s3store.Open(ctx, c, bucket, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	a := newRepo[Counter](t, open(env.NewClient(noBackoff, lr.Option)))
+	b := newRepo[Counter](t, open(client))
+	recordPUT := func(req *http.Request) bool {
+		return req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/Counter/r/")
+	}
+	bumpByB := func(key string) func() {
+		return func() {
+			if _, err := b.Update(ctx, key, func(c *Counter) error { c.N += 10; return nil }); err != nil {
+				t.Errorf("B: %v", err)
+			}
+		}
+	}
+
+	lr.LoseNext(recordPUT, bumpByB("k1"))
+	if err := a.Create(ctx, Counter{ID: "k1", Email: "k1@x"}); err != nil {
+		t.Fatalf("Create whose write landed: %v", err)
+	}
+	if err := b.Create(ctx, Counter{ID: "thief", Email: "k1@x"}); !errors.Is(err, repo.ErrUnique) {
+		t.Errorf("a second Create with k1's email: %v, want ErrUnique", err)
+	}
+
+	lr.LoseNext(recordPUT, bumpByB("k1"))
+	calls := 0
+	v, err := a.Update(ctx, "k1", func(c *Counter) error { calls++; c.N++; return nil })
+	if err != nil || calls != 1 || v.N != 11 {
+		t.Fatalf("Update = %+v, %v after %d calls of fn; want N=11, success, 1 call", v, err, calls)
+	}
+
+	rec, err := a.GetRecord(ctx, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr.LoseNext(recordPUT, bumpByB("k1"))
+	rec.Value.N = 100
+	if err := a.Replace(ctx, rec.Value, rec.Version); err != nil {
+		t.Fatalf("Replace whose write landed: %v", err)
+	}
+	if c, err := b.Get(ctx, "k1"); err != nil || c.N != 110 {
+		t.Errorf("after Replace: %+v, %v; want N=110", c, err)
+	}
+
+	lr.LoseNext(func(req *http.Request) bool {
+		return req.Method == http.MethodDelete && strings.Contains(req.URL.Path, "/Counter/r/")
+	}, nil)
+	if err := a.Delete(ctx, "k1"); err != nil {
+		t.Fatalf("Delete whose reply was lost: %v", err)
+	}
+	if lost := lr.Lost(); len(lost) != 4 {
+		t.Errorf("lost replies: %q, want 4", lost)
+	}
+	if _, err := b.Get(ctx, "k1"); !errors.Is(err, repo.ErrNotFound) {
+		t.Errorf("after Delete: %v", err)
+	}
 }
