@@ -116,6 +116,8 @@ func (r *Repo[T]) decodeRecord(body []byte, name string) (T, *envelope, error) {
 	if err := json.Unmarshal(raw, &typed); err != nil {
 		if env, eerr := decodeEnvelope(body); eerr != nil {
 			err = eerr // not a record at all: say so
+		} else if serr := r.checkSchema(env, name); serr != nil {
+			return v, nil, serr // a newer writer's value: say so, not why it fails
 		} else if env.Codec != JSON.Name() {
 			_, err = r.decodeValue(env, name) // the codec mismatch
 			return v, nil, err
@@ -129,6 +131,9 @@ func (r *Repo[T]) decodeRecord(body []byte, name string) (T, *envelope, error) {
 	}
 	if env.Codec != JSON.Name() {
 		_, err := r.decodeValue(env, name)
+		return v, nil, err
+	}
+	if err := r.checkSchema(env, name); err != nil {
 		return v, nil, err
 	}
 	return v, env, nil
@@ -164,6 +169,9 @@ func (env *envelope) encode() ([]byte, error) {
 // decodeValue decodes the value held in env.
 func (r *Repo[T]) decodeValue(env *envelope, name string) (T, error) {
 	var v T
+	if err := r.checkSchema(env, name); err != nil {
+		return v, err
+	}
 	if env.Codec != r.o.Codec.Name() {
 		return v, errorf(ErrCorrupt, "record %s was written with codec %q, this Repo uses %q (set Options.Codec)", name, env.Codec, r.o.Codec.Name())
 	}
