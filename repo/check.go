@@ -662,7 +662,8 @@ func (r *Repo[T]) recordErr(seg string, obj object.Object, err error) error {
 	cause = strings.TrimPrefix(cause, "record "+obj.Key+": ")
 	env, eerr := decodeEnvelope(obj.Body)
 	if eerr != nil {
-		return &corruptRecord{key: seg, err: errorf(ErrCorrupt, "object %s is not a NoDB record: %s; fix or remove it", quote(obj.Key), cause)}
+		cause = strings.TrimPrefix(cause, "not a NoDB record: ")
+		return &corruptRecord{key: seg, err: errorf(ErrCorrupt, "record %s (object %s) is not a NoDB record: %s; fix or remove the object", quote(seg), quote(obj.Key), cause)}
 	}
 	key := env.Key
 	switch {
