@@ -42,6 +42,8 @@
 // ordered index), NewUserRepo, the constants UserField<Name> naming the key
 // and indexed fields, the repo.Schema that replaces reflection, and a
 // compile-time guard that stops the build when the key or an indexed field
-// is renamed or retyped without regenerating. The output is deterministic
-// and gofmt-clean.
+// is renamed or retyped without regenerating. A changed nodb tag cannot be
+// caught at build time; NewUserRepo then returns an error naming the
+// difference (the schema is checked against the struct's tags). The output
+// is deterministic and gofmt-clean.
 package codegen

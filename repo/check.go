@@ -4,7 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"reflect"
+	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"sync"
@@ -24,16 +25,24 @@ type Report struct {
 	// would miss those records). Repair writes them.
 	MissingEntries int
 	// StaleClaims are unique claims whose owner does not hold the value.
-	// Repair deletes those older than Options.ClaimLease.
+	// Repair deletes those older than Options.ClaimLease, unless a stored
+	// record holds the value: that record then takes the claim over.
 	StaleClaims int
 	// MissingClaims are unique values held by a record without a claim
 	// naming it. Repair claims them (failing if another record holds the
 	// same value, which is then listed in Problems).
 	MissingClaims int
-	// UnknownIndexes are index names found in the store that the model no
-	// longer has. Repair deletes their entries and claims.
+	// UnknownIndexes are index names found in the store that the model does
+	// not have (or, for claims, does not have as unique). Repair leaves
+	// their entries and claims alone: a program with a newer model may use
+	// them.
 	UnknownIndexes []string
-	// Problems lists records that could not be read, and values held twice.
+	// Unreadable lists the keys of records that exist but could not be read
+	// or decoded (each is also in Problems, with the reason). Their entries
+	// and claims count as held: repair never removes them.
+	Unreadable []string
+	// Problems lists records that could not be read, values held twice, and
+	// objects under the model's prefix that are not NoDB's (left alone).
 	Problems []string
 	// Repaired counts the objects repair wrote or deleted.
 	Repaired int
@@ -47,218 +56,643 @@ func (rep Report) OK() bool {
 
 // Check scans the model's records, index entries and unique claims and
 // reports leftovers of interrupted writes, records missing from an index,
-// and the trees of removed indexes. With repair it also fixes them. Check
-// reads every record: it is a maintenance operation, not a query. Repair is
-// safe while other writers run: it removes only objects older than
-// Options.ClaimLease and re-reads a record before removing an entry that
-// names it.
+// and the trees of indexes the model does not have. With repair it also
+// fixes what it safely can. Check reads every record: it is a maintenance
+// operation, not a query. It costs one LIST per 1000 objects, one GET per
+// record and one GET per unique claim, issued in parallel like a query's;
+// its memory grows by a few dozen bytes per record (no values are kept).
+//
+// Repair never makes anything worse, and is safe while other writers run:
+//   - it removes only entries and claims older than Options.ClaimLease, each
+//     only if it is still the object Check listed, and only after reading
+//     the record it names again;
+//   - it never removes an entry or claim whose record exists but cannot be
+//     read or decoded (such records are listed in Report.Unreadable and
+//     Problems), nor a claim on a value that a stored record holds;
+//   - an entry or claim it writes is removed again if the record moved
+//     meanwhile;
+//   - it leaves foreign objects and unknown indexes alone.
+//
+// Run again after a repair, Check finds nothing more to repair (Repaired is
+// 0), unless writers ran meanwhile or the store holds problems only a
+// person can settle (values held twice, unreadable records).
 func (r *Repo[T]) Check(ctx context.Context, repair bool) (Report, error) {
-	var rep Report
-	type recInfo struct {
-		segs    []string
-		version string
-		text    string
-		v       T
-	}
-	records := map[string]*recInfo{}
-	var mu sync.Mutex
-	var failed error
-	// Records, fetched in parallel.
-	var infos []object.Info
-	for info, err := range object.All(ctx, r.st, r.base+"r/", "", 0) {
-		if err != nil {
-			return rep, wrapErr("Check", r.m.name, "", err)
-		}
-		infos = append(infos, info)
-	}
-	tasks := make([]func(context.Context) error, len(infos))
-	for i, info := range infos {
-		seg := info.Key[len(r.base+"r/"):]
-		tasks[i] = func(ctx context.Context) error {
-			v, st, env, err := r.load(ctx, seg)
-			if errors.Is(err, object.ErrNotFound) {
-				return nil
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if errors.Is(err, ErrCorrupt) {
-					rep.Problems = append(rep.Problems, err.Error())
-					return nil
-				}
-				return err
-			}
-			segs, err := r.indexOf(&v, nil)
-			if err != nil {
-				rep.Problems = append(rep.Problems, "record "+info.Key+": "+err.Error())
-				return nil
-			}
-			records[seg] = &recInfo{segs: segs, version: st.version, text: env.Key, v: v}
-			return nil
-		}
-	}
-	if err := r.parallel(ctx, tasks); err != nil {
-		return rep, wrapErr("Check", r.m.name, "", err)
-	}
-	rep.Records = len(records)
-	old := func(info object.Info) bool {
-		return !info.LastModified.IsZero() && info.LastModified.Add(r.o.ClaimLease).Before(r.storeNow())
-	}
-	unknown := map[string]bool{}
-	// del removes a leftover entry if it is still at the listed version
-	// (unconditionally after re-checking, on a store without conditional
-	// deletes), and releases a leftover claim.
-	condDelete := r.st.Capabilities().ConditionalDelete
-	del := func(ctx context.Context, info object.Info) {
-		var err error
-		switch {
-		case strings.HasPrefix(info.Key, r.base+"u/"):
-			err = r.releaseClaim(ctx, info.Key, info.Version)
-		case condDelete:
-			err = r.deleteIfMatch(ctx, info.Key, info.Version)
-		default:
-			err = r.st.Delete(ctx, info.Key, object.DeleteOptions{})
-		}
-		if err == nil {
-			mu.Lock()
-			rep.Repaired++
-			mu.Unlock()
-		}
-	}
-
-	// Entries: <index>/<value>/<seg>.
-	found := map[string]bool{} // index/seg
-	tasks = tasks[:0]
-	for info, err := range object.All(ctx, r.st, r.base+"i/", "", 0) {
-		if err != nil {
-			return rep, wrapErr("Check", r.m.name, "", err)
-		}
-		rep.Entries++
-		name, vseg, seg, _, ok := splitEntry(info.Key[len(r.base+"i/"):])
-		if !ok {
-			continue
-		}
-		pos, ok := r.m.byField[name]
-		if !ok {
-			unknown[name] = true
-			if repair {
-				tasks = append(tasks, func(ctx context.Context) error { del(ctx, info); return nil })
-			}
-			continue
-		}
-		if rec := records[seg]; rec != nil && rec.segs[pos] == vseg {
-			found[name+"/"+seg] = true
-			continue
-		}
-		rep.OrphanEntries++
-		if repair && old(info) {
-			tasks = append(tasks, func(ctx context.Context) error {
-				v, _, _, err := r.load(ctx, seg)
-				if err == nil {
-					if segs, err := r.indexOf(&v, nil); err == nil && segs[pos] == vseg {
-						return nil // the record has moved back to this value
-					}
-				} else if !errors.Is(err, object.ErrNotFound) {
-					return nil
-				}
-				del(ctx, info)
-				return nil
-			})
-		}
-	}
-	for seg, rec := range records {
-		for pos, vseg := range rec.segs {
-			name := r.m.indexes[pos].name
-			if vseg == "" || found[name+"/"+seg] {
-				continue
-			}
-			rep.MissingEntries++
-			if repair {
-				key := r.entryName(name, vseg, seg, entryWrite(seg, newWriteID()))
-				tasks = append(tasks, func(ctx context.Context) error {
-					if _, err := r.st.Put(ctx, key, entryBody(newWriteID()), object.PutOptions{}); err != nil {
-						return err
-					}
-					mu.Lock()
-					rep.Repaired++
-					mu.Unlock()
-					return nil
-				})
-			}
-		}
-	}
-
-	// Claims: <index>/<value>.
-	claimed := map[string]bool{} // index/seg
-	for info, err := range object.All(ctx, r.st, r.base+"u/", "", 0) {
-		if err != nil {
-			return rep, wrapErr("Check", r.m.name, "", err)
-		}
-		rep.Claims++
-		name, vseg, _ := strings.Cut(info.Key[len(r.base+"u/"):], "/")
-		pos, ok := r.m.byField[name]
-		if !ok || !r.m.indexes[pos].unique {
-			unknown[name] = true
-			if repair {
-				tasks = append(tasks, func(ctx context.Context) error { del(ctx, info); return nil })
-			}
-			continue
-		}
-		obj, err := r.st.Get(ctx, info.Key, object.GetOptions{})
-		if errors.Is(err, object.ErrNotFound) {
-			rep.Claims--
-			continue
-		}
-		if err != nil {
-			return rep, wrapErr("Check", r.m.name, "", err)
-		}
-		var owner claimBody
-		_ = json.Unmarshal(obj.Body, &owner)
-		if rec := records[owner.Seg]; rec != nil && rec.segs[pos] == vseg {
-			claimed[name+"/"+owner.Seg] = true
-			continue
-		}
-		if owner.Seg == "" && !condDelete {
-			continue // released: free for anyone, and cannot be deleted safely here
-		}
-		rep.StaleClaims++
-		if repair && old(obj.Info) {
-			tasks = append(tasks, func(ctx context.Context) error { del(ctx, obj.Info); return nil })
-		}
-	}
-	for seg, rec := range records {
-		for pos, vseg := range rec.segs {
-			ix := &r.m.indexes[pos]
-			if vseg == "" || !ix.unique || claimed[ix.name+"/"+seg] {
-				continue
-			}
-			rep.MissingClaims++
-			if repair {
-				fv := reflect.ValueOf(&rec.v).Elem().FieldByIndex(ix.index)
-				cb := claimBody{Key: rec.text, Seg: seg, Write: newWriteID(), Base: rec.version}
-				tasks = append(tasks, func(ctx context.Context) error {
-					_, err := r.claim(ctx, ix, vseg, fv, cb)
-					mu.Lock()
-					defer mu.Unlock()
-					if errors.Is(err, ErrUnique) {
-						rep.Problems = append(rep.Problems, "record "+rec.text+": "+err.Error())
-						return nil
-					}
-					if err == nil {
-						rep.Repaired++
-					}
-					return err
-				})
-			}
-		}
-	}
-	if repair {
-		failed = r.parallel(ctx, tasks)
-	}
-	for name := range unknown {
+	c := &checker[T]{r: r, repair: repair, k: len(r.m.indexes), at: map[string]int32{}, unknown: map[string]bool{}}
+	err := c.run(ctx)
+	rep := c.rep
+	for name := range c.unknown {
 		rep.UnknownIndexes = append(rep.UnknownIndexes, name)
 	}
 	slices.Sort(rep.UnknownIndexes)
+	slices.Sort(rep.Unreadable)
 	slices.Sort(rep.Problems)
-	return rep, wrapErr("Check", r.m.name, "", failed)
+	return rep, wrapErr("Check", r.m.name, "", err)
+}
+
+// checker is the state of one Check. Per record it keeps the record's
+// segment and a 64-bit hash of each index value segment, not the value:
+// entries list in value order and records in key order, so one side must
+// be held to compare them, and this is the smallest form of it. (A hash
+// collision, 2^-64 per comparison, could make an orphan entry look backed;
+// readers verify every hit, so it would cost an uncollected leftover, never
+// a wrong answer.)
+type checker[T any] struct {
+	r      *Repo[T]
+	repair bool
+	k      int // indexes
+
+	at    map[string]int32 // record segment -> record number
+	segs  []string         // record number -> segment
+	vals  []uint64         // record number*k + index position -> value hash, 0: no value
+	bad   []bool           // record number -> unreadable
+	state []uint8          // record number*k + index position -> hasEntry|hasClaim
+
+	unknown map[string]bool
+	stale   []staleClaim // claims to release once the holders are known
+
+	mu    sync.Mutex // guards rep during repairs
+	rep   Report
+	tasks []func(context.Context) error // pending repairs
+}
+
+const (
+	hasEntry = 1 << iota
+	hasClaim
+)
+
+// checkBatch is how many listed objects Check reads before it processes
+// them, and how many repairs it queues before it runs them.
+const checkBatch = 1000
+
+// staleClaim is a claim whose owner did not hold its value when read.
+type staleClaim struct {
+	info object.Info
+	pos  int
+	vseg string
+	held bool // a record in the scan holds the value
+}
+
+func (c *checker[T]) run(ctx context.Context) error {
+	for _, step := range []func(context.Context) error{c.scanRecords, c.scanEntries, c.scanClaims, c.fillMissing, c.flush} {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func hashSeg(vseg string) uint64 {
+	if vseg == "" {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(vseg))
+	if s := h.Sum64(); s != 0 {
+		return s
+	}
+	return 1
+}
+
+// problem records a problem found.
+func (c *checker[T]) problem(format string, args ...any) {
+	c.mu.Lock()
+	c.rep.Problems = append(c.rep.Problems, fmt.Sprintf(format, args...))
+	c.mu.Unlock()
+}
+
+func (c *checker[T]) repaired() {
+	c.mu.Lock()
+	c.rep.Repaired++
+	c.mu.Unlock()
+}
+
+// old reports whether a listed entry or claim is older than the claim lease.
+func (c *checker[T]) old(info object.Info) bool {
+	return !info.LastModified.IsZero() && info.LastModified.Add(c.r.o.ClaimLease).Before(c.r.storeNow())
+}
+
+// queue adds a repair, running the queue when it is full.
+func (c *checker[T]) queue(ctx context.Context, task func(context.Context) error) error {
+	c.tasks = append(c.tasks, task)
+	if len(c.tasks) < checkBatch {
+		return nil
+	}
+	return c.flush(ctx)
+}
+
+// flush runs the queued repairs.
+func (c *checker[T]) flush(ctx context.Context) error {
+	tasks := c.tasks
+	c.tasks = nil
+	return c.r.parallel(ctx, tasks)
+}
+
+// readRecord reads and decodes the record with segment seg without
+// touching the state cache (Check must not fill it with every record). It
+// returns found=false if the record does not exist, and an error wrapping
+// ErrCorrupt (a *corruptRecord) if it exists but cannot be decoded.
+func (c *checker[T]) readRecord(ctx context.Context, seg string) (v T, segs []string, version string, text string, found bool, err error) {
+	r := c.r
+	obj, err := r.st.Get(ctx, r.recordName(seg), object.GetOptions{})
+	if errors.Is(err, object.ErrNotFound) {
+		return v, nil, "", "", false, nil
+	}
+	if err != nil {
+		return v, nil, "", "", false, err
+	}
+	v, env, err := r.decodeRecord(obj.Body, obj.Key)
+	if err != nil {
+		return v, nil, "", "", true, r.recordErr(seg, obj, err)
+	}
+	segs, err = r.indexOf(&v, make([]string, 0, c.k))
+	if err != nil {
+		return v, nil, "", env.Key, true, &corruptRecord{key: env.Key, err: errorf(ErrCorrupt, "record %s: %v", quote(env.Key), err)}
+	}
+	return v, segs, obj.Version, env.Key, true, nil
+}
+
+// scanRecords lists the records and reads them, a batch at a time in
+// parallel, keeping each one's index value hashes.
+func (c *checker[T]) scanRecords(ctx context.Context) error {
+	r := c.r
+	prefix := r.base + "r/"
+	type result struct {
+		hashes []uint64
+		found  bool
+		bad    error
+	}
+	var batch []string
+	process := func() error {
+		results := make([]result, len(batch))
+		tasks := make([]func(context.Context) error, len(batch))
+		for i, seg := range batch {
+			tasks[i] = func(ctx context.Context) error {
+				_, segs, _, _, found, err := c.readRecord(ctx, seg)
+				res := &results[i]
+				res.found = found
+				if err != nil {
+					if !errors.Is(err, ErrCorrupt) {
+						return err
+					}
+					res.bad = err
+					return nil
+				}
+				res.hashes = make([]uint64, len(segs))
+				for j, s := range segs {
+					res.hashes[j] = hashSeg(s)
+				}
+				return nil
+			}
+		}
+		if err := r.parallel(ctx, tasks); err != nil {
+			return err
+		}
+		for i, seg := range batch {
+			res := &results[i]
+			if !res.found {
+				continue // deleted since it was listed
+			}
+			n := int32(len(c.segs))
+			c.at[seg] = n
+			c.segs = append(c.segs, seg)
+			c.bad = append(c.bad, res.bad != nil)
+			if res.bad != nil {
+				c.vals = append(c.vals, make([]uint64, c.k)...)
+				c.rep.Unreadable = append(c.rep.Unreadable, corruptKey(res.bad))
+				c.rep.Problems = append(c.rep.Problems, strings.TrimPrefix(res.bad.Error(), ErrCorrupt.Error()+": ")+" (its entries and claims are kept)")
+			} else {
+				c.vals = append(c.vals, res.hashes...)
+			}
+			c.state = append(c.state, make([]uint8, c.k)...)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for info, err := range object.All(ctx, r.st, prefix, "", 0) {
+		if err != nil {
+			return err
+		}
+		batch = append(batch, strings.Clone(info.Key[len(prefix):]))
+		if len(batch) == checkBatch {
+			if err := process(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := process(); err != nil {
+		return err
+	}
+	c.rep.Records = len(c.segs)
+	return nil
+}
+
+// scanEntries lists the index entries and matches each against the record
+// it names; orphans older than the lease are removed on repair.
+func (c *checker[T]) scanEntries(ctx context.Context) error {
+	r := c.r
+	prefix := r.base + "i/"
+	condDelete := r.st.Capabilities().ConditionalDelete
+	for info, err := range object.All(ctx, r.st, prefix, "", 0) {
+		if err != nil {
+			return err
+		}
+		c.rep.Entries++
+		name, vseg, seg, write, ok := splitEntry(info.Key[len(prefix):])
+		if !ok {
+			c.problem("object %s is not an index entry (left alone)", quote(info.Key))
+			continue
+		}
+		pos, ok := r.m.byField[name]
+		if !ok {
+			c.unknown[name] = true
+			continue
+		}
+		if n, ok := c.at[seg]; ok {
+			if c.bad[n] {
+				continue // held by a record this model cannot read
+			}
+			if c.vals[int(n)*c.k+pos] == hashSeg(vseg) {
+				c.state[int(n)*c.k+pos] |= hasEntry
+				continue
+			}
+		}
+		c.rep.OrphanEntries++
+		if !c.repair || !c.old(info) {
+			continue
+		}
+		err = c.queue(ctx, func(ctx context.Context) error {
+			// Read the record again: it may have been written since it
+			// was scanned, and may hold the value now.
+			_, segs, _, _, found, err := c.readRecord(ctx, seg)
+			if err != nil {
+				if errors.Is(err, ErrCorrupt) {
+					return nil // exists, unreadable: its entries are kept
+				}
+				return err
+			}
+			if found && segs[pos] == vseg {
+				return nil
+			}
+			switch {
+			case write != "":
+				err = r.deleteOwn(ctx, info.Key) // its write alone writes this name
+			case condDelete:
+				err = r.deleteIfMatch(ctx, info.Key, info.Version)
+			default:
+				err = r.st.Delete(ctx, info.Key, object.DeleteOptions{})
+			}
+			if err == nil {
+				c.repaired()
+			}
+			return nil // a failed delete is left for the next Check
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanClaims lists the unique claims, reads them a batch at a time in
+// parallel, and matches each against the record it names.
+func (c *checker[T]) scanClaims(ctx context.Context) error {
+	r := c.r
+	prefix := r.base + "u/"
+	condDelete := r.st.Capabilities().ConditionalDelete
+	var batch []object.Info
+	process := func() error {
+		objs := make([]object.Object, len(batch))
+		gone := make([]bool, len(batch))
+		tasks := make([]func(context.Context) error, len(batch))
+		for i, info := range batch {
+			tasks[i] = func(ctx context.Context) error {
+				obj, err := r.st.Get(ctx, info.Key, object.GetOptions{})
+				if errors.Is(err, object.ErrNotFound) {
+					gone[i] = true
+					return nil
+				}
+				objs[i] = obj
+				return err
+			}
+		}
+		if err := r.parallel(ctx, tasks); err != nil {
+			return err
+		}
+		for i, info := range batch {
+			if gone[i] {
+				c.rep.Claims--
+				continue
+			}
+			name, vseg, _ := strings.Cut(info.Key[len(prefix):], "/")
+			pos := r.m.byField[name]
+			var owner claimBody
+			if err := json.Unmarshal(objs[i].Body, &owner); err != nil {
+				c.problem("claim %s is not a NoDB claim (left alone): %v", quote(info.Key), err)
+				continue
+			}
+			if owner.Seg == "" && !condDelete {
+				continue // released: free for anyone, and cannot be deleted safely here
+			}
+			if n, ok := c.at[owner.Seg]; ok {
+				if c.bad[n] {
+					continue // held by a record this model cannot read
+				}
+				if c.vals[int(n)*c.k+pos] == hashSeg(vseg) {
+					c.state[int(n)*c.k+pos] |= hasClaim
+					continue
+				}
+			}
+			c.rep.StaleClaims++
+			if c.repair && c.old(objs[i].Info) {
+				c.stale = append(c.stale, staleClaim{info: objs[i].Info, pos: pos, vseg: vseg})
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for info, err := range object.All(ctx, r.st, prefix, "", 0) {
+		if err != nil {
+			return err
+		}
+		c.rep.Claims++
+		name, vseg, _ := strings.Cut(info.Key[len(prefix):], "/")
+		if _, _, err := decodeValue(vseg); err != nil || name == "" || strings.Contains(vseg, "/") {
+			c.problem("object %s is not a unique claim (left alone)", quote(info.Key))
+			continue
+		}
+		if pos, ok := r.m.byField[name]; !ok || !r.m.indexes[pos].unique {
+			c.unknown[name] = true
+			continue
+		}
+		batch = append(batch, info)
+		if len(batch) == checkBatch {
+			if err := process(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := process(); err != nil {
+		return err
+	}
+	return c.releaseStale(ctx)
+}
+
+// releaseStale removes the stale claims found, except those on a value
+// that a scanned record holds: that record has no claim of its own (it is
+// counted missing) and fillMissing takes the claim over for it, so the
+// value is never free meanwhile.
+func (c *checker[T]) releaseStale(ctx context.Context) error {
+	if len(c.stale) == 0 {
+		return nil
+	}
+	r := c.r
+	type vk struct {
+		pos int
+		h   uint64
+	}
+	want := map[vk][]int{}
+	for i, s := range c.stale {
+		key := vk{s.pos, hashSeg(s.vseg)}
+		want[key] = append(want[key], i)
+	}
+	for n := range c.segs {
+		if c.bad[n] {
+			continue
+		}
+		for pos := range c.k {
+			for _, i := range want[vk{pos, c.vals[n*c.k+pos]}] {
+				c.stale[i].held = true
+			}
+		}
+	}
+	for _, s := range c.stale {
+		if s.held {
+			continue
+		}
+		err := c.queue(ctx, func(ctx context.Context) error {
+			// The claim may have been taken over since it was read (then
+			// its version differs and the release fails), or its owner may
+			// hold the value by now: read the owner again.
+			obj, err := r.st.Get(ctx, s.info.Key, object.GetOptions{})
+			if errors.Is(err, object.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if obj.Version != s.info.Version {
+				return nil
+			}
+			var owner claimBody
+			if json.Unmarshal(obj.Body, &owner) != nil {
+				return nil
+			}
+			if owner.Seg != "" {
+				_, segs, _, _, found, err := c.readRecord(ctx, owner.Seg)
+				if err != nil {
+					if errors.Is(err, ErrCorrupt) {
+						return nil // held by a record this model cannot read
+					}
+					return err
+				}
+				if found && segs[s.pos] == s.vseg {
+					return nil
+				}
+			}
+			if r.releaseClaim(ctx, s.info.Key, s.info.Version) == nil {
+				c.repaired()
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	c.stale = nil
+	return nil
+}
+
+// fillMissing reports the index values of readable records that have no
+// entry or no claim, and on repair writes them: each record is read again,
+// and an entry or claim written for a value the record no longer holds
+// when read a third time is removed again.
+func (c *checker[T]) fillMissing(ctx context.Context) error {
+	for n, seg := range c.segs {
+		if c.bad[n] {
+			continue
+		}
+		var entries, claims []int
+		for pos := range c.k {
+			if c.vals[n*c.k+pos] == 0 {
+				continue
+			}
+			st := c.state[n*c.k+pos]
+			if st&hasEntry == 0 {
+				c.rep.MissingEntries++
+				entries = append(entries, pos)
+			}
+			if c.r.m.indexes[pos].unique && st&hasClaim == 0 {
+				c.rep.MissingClaims++
+				claims = append(claims, pos)
+			}
+		}
+		if !c.repair || len(entries)+len(claims) == 0 {
+			continue
+		}
+		scanned := c.vals[n*c.k : (n+1)*c.k]
+		if err := c.queue(ctx, func(ctx context.Context) error { return c.fill(ctx, seg, scanned, entries, claims) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fill writes the missing entries (positions entries) and claims (claims)
+// of the record with segment seg, whose value hashes the scan saw are
+// scanned. A value the record no longer holds when read again is left
+// alone: a writer moved it and maintains its entries.
+func (c *checker[T]) fill(ctx context.Context, seg string, scanned []uint64, entries, claims []int) error {
+	r := c.r
+	v, segs, version, text, found, err := c.readRecord(ctx, seg)
+	if err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			return nil // changed into something unreadable: a writer's doing
+		}
+		return err
+	}
+	if !found {
+		return nil
+	}
+	unchanged := func(pos []int) []int {
+		var out []int
+		for _, p := range pos {
+			if segs[p] != "" && hashSeg(segs[p]) == scanned[p] {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	entries, claims = unchanged(entries), unchanged(claims)
+	write := newWriteID()
+	type made struct {
+		key, version string
+		own          bool // an entry named with this write's id
+	}
+	var written []made
+	for _, pos := range entries {
+		if segs[pos] == "" {
+			continue
+		}
+		key := r.entryName(r.m.indexes[pos].name, segs[pos], seg, entryWrite(seg, write))
+		info, err := r.st.Put(ctx, key, entryBody(write), object.PutOptions{IfNoneMatch: "*"})
+		if errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConflict) {
+			continue // written meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		written = append(written, made{key, info.Version, entryWrite(seg, write) != ""})
+		c.repaired()
+	}
+	for _, pos := range claims {
+		if segs[pos] == "" {
+			continue
+		}
+		ix := &r.m.indexes[pos]
+		cb := claimBody{Key: text, Seg: seg, Write: write, Base: version}
+		ver, err := r.claim(ctx, ix, segs[pos], fieldValue(&v, ix), cb)
+		switch {
+		case errors.Is(err, ErrUnique):
+			c.problem("record %s: %s", quote(text), strings.TrimPrefix(err.Error(), ErrUnique.Error()+": "))
+			continue
+		case errors.Is(err, errBusy), errors.Is(err, errStaleBase):
+			continue // a write of this record is under way and maintains it
+		case err != nil:
+			return err
+		}
+		written = append(written, made{r.claimName(ix.name, segs[pos]), ver, false})
+		c.repaired()
+	}
+	if len(written) == 0 {
+		return nil
+	}
+	// A writer may have moved the record since it was read: then what was
+	// just written is a leftover, removed at once.
+	_, now, _, _, found, err := c.readRecord(ctx, seg)
+	if err != nil && !errors.Is(err, ErrCorrupt) {
+		return err
+	}
+	if err == nil && found && slices.Equal(now, segs) {
+		return nil
+	}
+	if err != nil {
+		return nil // unreadable now: keep what it may hold
+	}
+	for _, m := range written {
+		switch {
+		case strings.HasPrefix(m.key, r.base+"u/"):
+			_ = r.releaseClaim(ctx, m.key, m.version)
+		case m.own:
+			_ = r.deleteOwn(ctx, m.key)
+		case r.st.Capabilities().ConditionalDelete:
+			_ = r.deleteIfMatch(ctx, m.key, m.version)
+		}
+	}
+	return nil
+}
+
+// --- undecodable records ---
+
+// checkSchema returns an error wrapping ErrCorrupt if the record in env
+// (object name) was written by a newer schema version than this Repo's
+// Options.SchemaVersion: its value may not mean what this program thinks.
+func (r *Repo[T]) checkSchema(env *envelope, name string) error {
+	if env.Schema > r.o.SchemaVersion {
+		return errorf(ErrCorrupt, "record %s was written by schema version %d, this Repo knows up to %d", name, env.Schema, r.o.SchemaVersion)
+	}
+	return nil
+}
+
+// corruptRecord is the error for a record that exists but cannot be
+// decoded: it wraps an error wrapping ErrCorrupt, and knows the key.
+type corruptRecord struct {
+	key string
+	err error
+}
+
+func (e *corruptRecord) Error() string { return e.err.Error() }
+func (e *corruptRecord) Unwrap() error { return e.err }
+
+// corruptKey returns the key a corruptRecord error names, or "".
+func corruptKey(err error) string {
+	var cr *corruptRecord
+	if errors.As(err, &cr) {
+		return cr.key
+	}
+	return ""
+}
+
+// recordErr turns a decodeRecord error about the record object obj
+// (segment seg) into one that names the record's key and schema version
+// and says what to do. Errors not wrapping ErrCorrupt are returned as they
+// are.
+func (r *Repo[T]) recordErr(seg string, obj object.Object, err error) error {
+	if !errors.Is(err, ErrCorrupt) {
+		return err
+	}
+	cause := strings.TrimPrefix(err.Error(), ErrCorrupt.Error()+": ")
+	cause = strings.TrimPrefix(cause, "record "+obj.Key+": ")
+	env, eerr := decodeEnvelope(obj.Body)
+	if eerr != nil {
+		cause = strings.TrimPrefix(cause, "not a NoDB record: ")
+		return &corruptRecord{key: seg, err: errorf(ErrCorrupt, "record %s (object %s) is not a NoDB record: %s; fix or remove the object", quote(seg), quote(obj.Key), cause)}
+	}
+	key := env.Key
+	switch {
+	case env.Schema > r.o.SchemaVersion:
+		return &corruptRecord{key: key, err: errorf(ErrCorrupt, "record %s (object %s) was written by schema version %d, this Repo knows up to %d: read it with a Repo whose Options.SchemaVersion is %d or later", quote(key), quote(obj.Key), env.Schema, r.o.SchemaVersion, env.Schema)}
+	case env.Codec != r.o.Codec.Name():
+		return &corruptRecord{key: key, err: errorf(ErrCorrupt, "record %s (object %s, schema version %d) %s", quote(key), quote(obj.Key), env.Schema, strings.TrimPrefix(cause, "record "+obj.Key+" "))}
+	}
+	return &corruptRecord{key: key, err: errorf(ErrCorrupt, "record %s (object %s, schema version %d) cannot be decoded: %s; add an upgrade step for schema version %d or fix the record", quote(key), quote(obj.Key), env.Schema, cause, env.Schema)}
 }

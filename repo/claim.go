@@ -134,12 +134,12 @@ func (r *Repo[T]) claimIsFree(ctx context.Context, ix *indexDef, vseg string, fv
 	if exists {
 		env, derr := decodeEnvelope(rec.Body)
 		if derr != nil {
-			return errorf(ErrUnique, "%s %s is claimed by key %q, whose record cannot be read (%v); run Check", ix.name, showValue(fv), owner.Key, derr)
+			return errorf(ErrUnique, "%s %s is claimed by key %s, whose record cannot be read (%v); run Check", ix.name, showValue(fv), quote(owner.Key), derr)
 		}
 		holds := r.holds(env, rec.Key, ix, vseg)
 		switch {
 		case holds && !sameKey:
-			return errorf(ErrUnique, "%s %s is held by key %q", ix.name, showValue(fv), owner.Key)
+			return errorf(ErrUnique, "%s %s is held by key %s", ix.name, showValue(fv), quote(owner.Key))
 		case holds && !me.Create && rec.Version == me.Base:
 			return errValid // Reindex or Check of a record that holds it
 		case sameKey && (me.Create || rec.Version != me.Base):
@@ -177,7 +177,7 @@ func (r *Repo[T]) claimIsFree(ctx context.Context, ix *indexDef, vseg string, fv
 	case sameKey:
 		return errBusy
 	}
-	return errorf(ErrUnique, "%s %s is claimed by a pending create of key %q: retry later, or run Check with repair after the claim lease (%v) has passed", ix.name, showValue(fv), owner.Key, r.o.ClaimLease)
+	return errorf(ErrUnique, "%s %s is claimed by a pending create of key %s: retry later, or run Check with repair after the claim lease (%v) has passed", ix.name, showValue(fv), quote(owner.Key), r.o.ClaimLease)
 }
 
 // holds reports whether the record in env holds value segment vseg of ix.
@@ -200,7 +200,7 @@ func showValue(fv reflect.Value) string {
 		return "(value)"
 	}
 	if fv.Kind() == reflect.String {
-		return fmt.Sprintf("%q", fv.String())
+		return quote(fv.String())
 	}
-	return fmt.Sprintf("%v", fv.Interface())
+	return capText(fmt.Sprintf("%v", fv.Interface()))
 }

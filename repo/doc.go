@@ -142,7 +142,8 @@
 // has records marks it "building" in the manifest: writes maintain it at
 // once, queries on it fail with ErrNotBuilt until [Repo.Reindex] has indexed
 // the existing records. Removing an index stops its maintenance; Check
-// reports its leftovers and repair deletes them. Records carry
+// reports its leftovers (Report.UnknownIndexes) and repair leaves them, as a
+// program with a newer model may still use them. Records carry
 // Options.SchemaVersion (see [Record]). All writers of a model should run
 // the same model definition.
 //
@@ -156,7 +157,15 @@
 // context.DeadlineExceeded are returned unchanged, except where a write they
 // interrupted may have landed: that error matches ErrOutcomeUnknown too. Bad input (an invalid model, a key of the wrong type, a key that
 // cannot be stored, a NaN in an index) is an error, never a panic, and never
-// changes stored data.
+// changes stored data. Messages quote at most 64 bytes of a value or key.
+//
+// A record that exists but cannot be decoded (a value the model cannot
+// read, a record written by a newer Options.SchemaVersion, an object that is
+// not a NoDB record) is an ErrCorrupt error for that record only, naming its
+// key and schema version: Get returns it, queries yield it and go on with
+// the other records, page calls list it in Page.Errors, and Check lists it
+// in Report.Unreadable and never removes the index entries and unique
+// claims it may hold.
 //
 // # Codecs
 //

@@ -356,7 +356,7 @@ func checkKeyString(s string) error {
 	case s == "":
 		return fmt.Errorf("%w: empty key", ErrInvalid)
 	case !utf8.ValidString(s):
-		return fmt.Errorf("%w: key %q is not valid UTF-8", ErrInvalid, s)
+		return fmt.Errorf("%w: key %s is not valid UTF-8", ErrInvalid, quote(s))
 	case s == "." || s == "..":
 		return fmt.Errorf("%w: key %q is reserved (it would name a directory)", ErrInvalid, s)
 	}

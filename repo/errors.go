@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nodb-go/nodb/repo/object"
 )
@@ -59,7 +61,7 @@ type Error struct {
 func (e *Error) Error() string {
 	s := "repo: " + e.Op + " " + e.Model
 	if e.Key != "" {
-		s += fmt.Sprintf(" %q", e.Key)
+		s += " " + quote(e.Key)
 	}
 	return s + ": " + e.msg
 }
@@ -122,4 +124,35 @@ func isOurs(err error) bool {
 		}
 	}
 	return false
+}
+
+// maxQuoted is how many bytes of a value, key or cursor an error message
+// quotes: a message about a 1 MiB value stays short.
+const maxQuoted = 64
+
+// quote returns s quoted for an error message: whole if it is at most
+// maxQuoted bytes long, else its first maxQuoted bytes (cut at a rune
+// boundary), an ellipsis and its length.
+func quote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:cutAt(s)]) + fmt.Sprintf("… (%d bytes)", len(s))
+}
+
+// capText is quote without the quotes, for values printed with %v.
+func capText(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	return s[:cutAt(s)] + fmt.Sprintf("… (%d bytes)", len(s))
+}
+
+// cutAt returns where to cut s, longer than maxQuoted, at a rune boundary.
+func cutAt(s string) int {
+	cut := maxQuoted
+	for cut > maxQuoted-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return cut
 }

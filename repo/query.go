@@ -23,18 +23,35 @@ import (
 // record it names, so leftovers of interrupted writes are never returned.
 //
 // The sequences returned by All, Find and Range can be ranged over more than
-// once; each range queries afresh. On a failure they yield the error once and
-// stop. Breaking out of a loop early cancels the requests in flight; up to
-// Options.Concurrency records beyond the last one yielded may have been
-// fetched.
+// once; each range queries afresh. Breaking out of a loop early cancels the
+// requests in flight; up to Options.Concurrency records beyond the last one
+// yielded may have been fetched.
+//
+// Errors: a record that exists but cannot be decoded (a value the model
+// cannot read, a record written by a newer schema version, an object that is
+// not a NoDB record) is an error for that record only: the sequence yields
+// (zero value, err) for it, where errors.Is(err, ErrCorrupt) holds and the
+// message names the key and the record's schema version, and goes on with
+// the records after it. Any other failure (a failed LIST or GET, a cancelled
+// context) ends the query: it is yielded once and the sequence stops,
+// whatever yield returns. (Before, every error ended the sequence, so one
+// undecodable record hid all the records after it.) Paged calls put the
+// undecodable records of a page in Page.Errors instead.
 
 // Page is one page of results of a paged query.
 type Page[T any] struct {
-	// Items are the results, in the query's order.
+	// Items are the results, in the query's order. An empty page has an
+	// empty, non-nil Items, which marshals to JSON as [].
 	Items []T
 	// Next is an opaque cursor for the following page, or "" when there are
 	// no more results. A non-empty Next may lead to an empty last page.
 	Next string
+	// Errors has one error for each record in the page's range that
+	// exists but cannot be decoded; errors.Is(err, ErrCorrupt) holds and
+	// each is an *Error whose Key names the record. Such records do not
+	// count towards the page's limit, and Next leads past them. Errors is
+	// not marshalled to JSON.
+	Errors []error `json:"-"`
 }
 
 func fieldValue[T any](v *T, ix *indexDef) reflect.Value {
@@ -101,7 +118,7 @@ func (r *Repo[T]) Find(ctx context.Context, field string, value any) iter.Seq2[T
 			yield(zero, wrapErr("Find", r.m.name, "", err))
 			return
 		}
-		r.run(ctx, q, "", 0, r.o.Concurrency, func(v T, _ string) bool { return yield(v, nil) }, func(err error) { var zero T; yield(zero, err) })
+		r.run(ctx, q, "", 0, r.o.Concurrency, yieldTo(yield), func(err error) { var zero T; yield(zero, err) })
 	}
 }
 
@@ -159,7 +176,7 @@ func (r *Repo[T]) Range(ctx context.Context, field string, lo, hi any) iter.Seq2
 			yield(zero, wrapErr("Range", r.m.name, "", err))
 			return
 		}
-		r.run(ctx, q, "", 0, r.o.Concurrency, func(v T, _ string) bool { return yield(v, nil) }, func(err error) { var zero T; yield(zero, err) })
+		r.run(ctx, q, "", 0, r.o.Concurrency, yieldTo(yield), func(err error) { var zero T; yield(zero, err) })
 	}
 }
 
@@ -251,7 +268,7 @@ func (r *Repo[T]) rangeQuery(ctx context.Context, field string, lo, hi any) (*qu
 // HashKeys). It costs ceil(records/1000) LIST requests and one GET per record.
 func (r *Repo[T]) All(ctx context.Context) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
-		r.run(ctx, r.allQuery(), "", 0, r.o.Concurrency, func(v T, _ string) bool { return yield(v, nil) }, func(err error) { var zero T; yield(zero, err) })
+		r.run(ctx, r.allQuery(), "", 0, r.o.Concurrency, yieldTo(yield), func(err error) { var zero T; yield(zero, err) })
 	}
 }
 
@@ -365,11 +382,25 @@ func (r *Repo[T]) GetBy(ctx context.Context, field string, value any) (T, error)
 
 // --- running queries ---
 
+// yieldTo adapts yield to run's emit: results and per-record errors go to
+// yield alike.
+func yieldTo[T any](yield func(T, error) bool) func(T, string, error) bool {
+	return func(v T, _ string, err error) bool { return yield(v, err) }
+}
+
+// recordError reports whether err, met fetching or verifying one record,
+// concerns that record only (the query goes on) rather than the query.
+func recordError(err error) bool {
+	return errors.Is(err, ErrCorrupt) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
 // run lists q from startAfter (or q.startAfter), fetches and verifies the
 // records, and passes them to emit in order with the key they were listed
 // under, until emit returns false, limit results (0: no limit) were emitted,
-// or the listing ends. Errors go to fail.
-func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit, window int, emit func(T, string) bool, fail func(error)) {
+// or the listing ends. A record that cannot be decoded goes to emit too, as
+// a zero value and an error naming its key (see recordError); it does not
+// count towards limit. Errors that end the query go to fail.
+func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit, window int, emit func(T, string, error) bool, fail func(error)) {
 	if startAfter == "" {
 		startAfter = q.startAfter
 	}
@@ -451,6 +482,12 @@ func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit
 					res.v, res.ok = v, true
 				default:
 					res.ok, res.err = q.keep(&v, rest)
+					if res.err != nil {
+						// The record decodes but its indexed values do not
+						// (a TextMarshaler failing, say): its problem only.
+						text, _, _ := r.keyOf(&v)
+						res.err = &corruptRecord{key: text, err: errorf(ErrCorrupt, "record %s: %v", quote(text), res.err)}
+					}
 					res.v = v
 					if !res.ok && res.err == nil && !q.holds(&v, rest) {
 						r.dropLeftover(ctx, info)
@@ -479,6 +516,18 @@ func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit
 		if res.held {
 			<-sem
 		}
+		if res.err != nil && recordError(res.err) && ctx.Err() == nil {
+			dropped.Add(1)
+			select {
+			case more <- struct{}{}:
+			default:
+			}
+			var zero T
+			if !emit(zero, res.key, wrapErr(q.op, r.m.name, corruptKey(res.err), res.err)) {
+				return
+			}
+			continue
+		}
 		if res.err != nil {
 			if ctx.Err() == nil || errors.Is(res.err, context.Canceled) || errors.Is(res.err, context.DeadlineExceeded) {
 				fail(wrapErr(q.op, r.m.name, "", res.err))
@@ -493,7 +542,7 @@ func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit
 			}
 			continue
 		}
-		if !emit(res.v, res.key) {
+		if !emit(res.v, res.key, nil) {
 			return
 		}
 		if n++; limit > 0 && n >= limit {
@@ -520,15 +569,19 @@ func (r *Repo[T]) page(ctx context.Context, q *query[T], cursor string, limit in
 			err = json.Unmarshal(raw, &c)
 		}
 		if err != nil || c.Query != q.fingerprint || !strings.HasPrefix(c.After, q.prefix) {
-			return Page[T]{}, wrapErr(q.op, r.m.name, "", invalidf("cursor %.20q... is not a cursor of this query", cursor))
+			return Page[T]{}, wrapErr(q.op, r.m.name, "", invalidf("cursor %s is not a cursor of this query", quote(cursor)))
 		}
 		startAfter = c.After
 	}
-	var p Page[T]
+	p := Page[T]{Items: make([]T, 0, min(limit, 64))}
 	var last string
 	var failed error
-	r.run(ctx, q, startAfter, limit, min(limit, r.o.Concurrency), func(v T, key string) bool {
-		p.Items = append(p.Items, v)
+	r.run(ctx, q, startAfter, limit, min(limit, r.o.Concurrency), func(v T, key string, err error) bool {
+		if err != nil {
+			p.Errors = append(p.Errors, err)
+		} else {
+			p.Items = append(p.Items, v)
+		}
 		last = key
 		if q.holds != nil {
 			// Resume after every entry of this record under this value.

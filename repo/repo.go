@@ -167,7 +167,7 @@ func (r *Repo[T]) load(ctx context.Context, seg string) (T, *recState, *envelope
 	}
 	v, env, err := r.decodeRecord(obj.Body, obj.Key)
 	if err != nil {
-		return zero, nil, nil, err
+		return zero, nil, nil, r.recordErr(seg, obj, err)
 	}
 	st := newState(obj.Info, env, obj.Body)
 	r.cache.put(seg, st)
@@ -358,7 +358,7 @@ func (r *Repo[T]) Update(ctx context.Context, key any, fn func(*T) error) (T, er
 			return zero, wrapErr("Update", r.m.name, text, err)
 		}
 		if seg2 != seg {
-			return zero, wrapErr("Update", r.m.name, text, invalidf("fn changed the key to %q", t2))
+			return zero, wrapErr("Update", r.m.name, text, invalidf("fn changed the key to %s", quote(t2)))
 		}
 		_, err = r.commit(ctx, &v, text, seg, cur, write)
 		if retryable(err) && attempt < r.o.MaxRetries {

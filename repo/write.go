@@ -128,6 +128,8 @@ func (r *Repo[T]) decodeRecord(body []byte, name string) (T, *envelope, error) {
 	if err := json.Unmarshal(raw, &typed); err != nil {
 		if env, eerr := decodeEnvelope(body); eerr != nil {
 			err = eerr // not a record at all: say so
+		} else if serr := r.checkSchema(env, name); serr != nil {
+			return v, nil, serr // a newer writer's value: say so, not why it fails
 		} else if env.Codec != JSON.Name() {
 			_, err = r.decodeValue(env, name) // the codec mismatch
 			return v, nil, err
@@ -141,6 +143,9 @@ func (r *Repo[T]) decodeRecord(body []byte, name string) (T, *envelope, error) {
 	}
 	if env.Codec != JSON.Name() {
 		_, err := r.decodeValue(env, name)
+		return v, nil, err
+	}
+	if err := r.checkSchema(env, name); err != nil {
 		return v, nil, err
 	}
 	return v, env, nil
@@ -176,6 +181,9 @@ func (env *envelope) encode() ([]byte, error) {
 // decodeValue decodes the value held in env.
 func (r *Repo[T]) decodeValue(env *envelope, name string) (T, error) {
 	var v T
+	if err := r.checkSchema(env, name); err != nil {
+		return v, err
+	}
 	if env.Codec != r.o.Codec.Name() {
 		return v, errorf(ErrCorrupt, "record %s was written with codec %q, this Repo uses %q (set Options.Codec)", name, env.Codec, r.o.Codec.Name())
 	}
@@ -539,6 +547,8 @@ func entryWrite(seg, write string) string {
 
 // splitEntry splits an entry name, after "<base>i/", into its index, value
 // segment, record segment and entry id ("" for entries named without one).
+// It is the one place that parses entry names; ok is false for a name that
+// is not an entry's.
 func splitEntry(rest string) (index, vseg, seg, write string, ok bool) {
 	index, rest, ok1 := strings.Cut(rest, "/")
 	vseg, tail, ok2 := strings.Cut(rest, "/")
@@ -548,6 +558,9 @@ func splitEntry(rest string) (index, vseg, seg, write string, ok bool) {
 	seg, write, _ = strings.Cut(tail, entryWriteSep)
 	if seg == "" {
 		return "", "", "", "", false
+	}
+	if _, _, err := decodeValue(vseg); err != nil {
+		return "", "", "", "", false // not an entry: a foreign object
 	}
 	return index, vseg, seg, write, true
 }

@@ -33,7 +33,8 @@
 // constants UserFieldID, UserFieldEmail, ..., the schema NewUserRepo hands
 // the runtime so that it extracts keys and index values without
 // reflection, and a guard that stops the build if the key or an indexed
-// field is renamed or retyped without regenerating.
+// field is renamed or retyped without regenerating (a changed nodb tag
+// builds, and NewUserRepo returns an error saying to run go generate).
 //
 // Usage:
 //
