@@ -68,6 +68,9 @@ func New[T any](st object.Store, opts ...func(*Options)) (*Repo[T], error) {
 		f(&o)
 	}
 	o.fill()
+	if err := checkUpgrades(&o, t.String()); err != nil {
+		return nil, err
+	}
 	name := o.Model
 	if name == "" {
 		name = t.Name()

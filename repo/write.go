@@ -113,7 +113,13 @@ func (r *Repo[T]) decodeRecord(body []byte, name string) (T, *envelope, error) {
 		Value *T `json:"value"` // shadows envelope.Value
 	}
 	typed.Value = &v
-	if err := json.Unmarshal(raw, &typed); err != nil {
+	if err := json.Unmarshal(raw, &typed); err != nil || typed.Schema != r.o.SchemaVersion {
+		// Another schema version (upgrade steps, or a newer writer):
+		// decode the envelope first, then the value.
+		if env, eerr := decodeEnvelope(body); eerr == nil && env.Codec == JSON.Name() {
+			v, err = r.decodeValue(env, name)
+			return v, env, err
+		}
 		if env, eerr := decodeEnvelope(body); eerr != nil {
 			err = eerr // not a record at all: say so
 		} else if env.Codec != JSON.Name() {
@@ -171,6 +177,13 @@ func (r *Repo[T]) decodeValue(env *envelope, name string) (T, error) {
 	if env.Value == nil {
 		data = env.Data
 	}
+	if err := r.checkSchema(env, name); err != nil {
+		return v, err
+	}
+	data, err := r.upgrade(env, name, data)
+	if err != nil {
+		return v, err
+	}
 	if err := r.o.Codec.Unmarshal(data, &v); err != nil {
 		return v, errorf(ErrCorrupt, "record %s: %v", name, err)
 	}
@@ -202,6 +215,9 @@ var errStaleBase = errors.New("record changed since it was read")
 // write names the operation; its attempts share it, so that an attempt can
 // recognise a claim that an earlier attempt made but lost the response of.
 func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recState, write string) (*recState, error) {
+	if err := r.checkOverwrite(cur, seg); err != nil {
+		return nil, err
+	}
 	segs, err := r.indexOf(v, make([]string, 0, len(r.m.indexes)))
 	if err != nil {
 		return nil, err
