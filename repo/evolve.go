@@ -126,6 +126,18 @@ func clip(s string) string {
 	return fmt.Sprintf("%q...", s[:cut])
 }
 
+// shortValue shows a field value for a message, cut like clip.
+func shortValue(fv reflect.Value) string {
+	if fv.Kind() == reflect.String {
+		return clip(fv.String())
+	}
+	s := fmt.Sprint(fv.Interface())
+	if q := clip(s); len(q) < len(s) {
+		return q
+	}
+	return s
+}
+
 // list joins items for a message.
 func list(items []string) string { return strings.Join(items, "; ") }
 
@@ -167,15 +179,21 @@ func (r *Repo[T]) rewrite(ctx context.Context, v *T) (T, error) {
 // option changed, indexes removed and added back, and indexes Rebuild asked
 // for. Queries on such an index fail with ErrNotBuilt until it is built.
 //
-// Reindex reads every record (upgrading old ones) and writes back, through
-// the same conditional write as Update, each record whose entries or claims
-// for those indexes are missing or wrong; an index that may hold entries
-// that do not match the model (a changed or re-added one) is also listed
-// in full, and its wrong entries and claims are deleted once the record
-// they name has been rewritten, so that no concurrent writer's entry is
-// lost. It is safe beside live writers, idempotent, and resumable: the
-// progress of a new index is saved in the manifest, so an interrupted
+// Reindex reads every record (upgrading old ones in memory), writes the
+// entries and claims it lacks, and rewrites the record with If-Match on its
+// version so that it tracks them (later writes then remove them when the
+// value changes); the stored value and its schema version are kept, so an
+// older program still running can go on reading it. An index that may hold
+// entries that do not match the model (a changed or re-added one) is also
+// listed in full, and its wrong entries and claims are deleted once the
+// record they name has been rewritten, so that no concurrent writer's entry
+// is lost. Reindex is safe beside live writers, idempotent, and resumable:
+// the progress of a new index is saved in the manifest, so an interrupted
 // Reindex continues where it stopped.
+//
+// It costs one LIST per 1000 records and one GET per record, and per record
+// that needs it one PUT per missing entry or claim plus one PUT of the
+// record; a changed index adds its LISTs and one GET per claim.
 //
 // Reindex finishes even when some records fail: a record it cannot read or
 // decode is left alone with its entries and claims, and listed in an error
@@ -404,51 +422,78 @@ func (x *reindexer[T]) list(ctx context.Context) error {
 // one brings the record seg in line with the indexes being built.
 func (x *reindexer[T]) one(ctx context.Context, seg string) error {
 	r := x.r
-	v, st, env, err := r.load(ctx, seg)
+	for attempt := 0; ; attempt++ {
+		done, err := x.try(ctx, seg)
+		if done || err != nil {
+			return err
+		}
+		if attempt >= r.o.MaxRetries {
+			x.addFailed(clip(seg), fmt.Errorf("the record kept changing"))
+			return nil
+		}
+		r.backoff(ctx, attempt)
+	}
+}
+
+// try makes one attempt of one; done is false if the record changed
+// meanwhile and the attempt must be made again.
+func (x *reindexer[T]) try(ctx context.Context, seg string) (done bool, err error) {
+	r := x.r
+	obj, err := r.st.Get(ctx, r.recordName(seg), object.GetOptions{})
 	if errors.Is(err, object.ErrNotFound) {
-		return nil
+		return true, nil
+	}
+	if err != nil {
+		return true, err
 	}
 	x.mu.Lock()
 	x.seen[seg] = true
 	x.mu.Unlock()
-	if err != nil {
-		if !errors.Is(err, ErrCorrupt) {
-			return err
-		}
-		x.addCorrupt(r.recordLabel(ctx, seg), err)
-		return nil
+	v, _, err := r.decodeRecord(obj.Body, obj.Key)
+	var env *envelope
+	if err == nil {
+		env, err = decodeEnvelope(obj.Body)
 	}
+	if err != nil {
+		x.addCorrupt(r.recordLabel(ctx, seg), err)
+		return true, nil
+	}
+	label := fmt.Sprintf("%s (schema version %d)", clip(env.Key), env.Schema)
 	segs, err := r.indexOf(&v, nil)
 	if err == nil {
 		if _, kseg, kerr := r.keyOf(&v); kerr != nil || kseg != seg {
-			err = errorf(ErrCorrupt, "record %s holds key %s, which is not stored under this name", r.recordName(seg), clip(env.Key))
+			err = errorf(ErrCorrupt, "record %s holds key %s, which is not stored under this name", obj.Key, clip(env.Key))
 		}
 	}
 	if err != nil {
-		x.addCorrupt(fmt.Sprintf("%s (schema version %d)", clip(env.Key), env.Schema), err)
-		return nil
+		x.addCorrupt(label, err)
+		return true, nil
 	}
 	need := false
-	var strip []string
+	strip := map[string]missing{}
 	for _, i := range x.todo {
 		ix := &r.m.indexes[i]
 		s := segs[i]
 		if ix.unique && s != "" {
 			k := fmt.Sprint(i, "/", s)
 			x.mu.Lock()
-			x.holders[k] = append(x.holders[k], env.Key)
-			x.shown[k] = showValue(fieldValue(&v, ix))
+			if !slices.Contains(x.holders[k], env.Key) {
+				x.holders[k] = append(x.holders[k], env.Key)
+			}
+			x.shown[k] = shortValue(fieldValue(&v, ix))
 			x.mu.Unlock()
 		}
-		state, has := st.index[ix.name]
+		state, has := env.Index[ix.name]
 		switch {
 		case s == "":
 			need = need || has
 		case !has || state.V != s:
 			need = true
 		case x.sweep[i]:
-			if !x.present[fmt.Sprint(i, "/", s, "/", seg)] || ix.unique && x.owner[fmt.Sprint(i, "/", s)] != seg {
-				strip = append(strip, ix.name) // the record says so, the store does not
+			// The record says it has them, the store does not.
+			m := missing{entry: !x.present[fmt.Sprint(i, "/", s, "/", seg)], claim: ix.unique && x.owner[fmt.Sprint(i, "/", s)] != seg}
+			if m.entry || m.claim {
+				strip[ix.name] = m
 				need = true
 			}
 		}
@@ -459,62 +504,147 @@ func (x *reindexer[T]) one(ctx context.Context, seg string) error {
 		}
 	}
 	if !need {
-		return nil
+		return true, nil
 	}
-	if len(strip) > 0 && st.body != nil {
-		// Make the rewrite write these entries and claims again: it skips
-		// values its record already tracks.
-		doctored := *st
-		doctored.index = make(map[string]ixState, len(st.index))
-		for k, s := range st.index {
-			if !slices.Contains(strip, k) {
-				doctored.index[k] = s
-			}
-		}
-		r.cache.put(seg, &doctored)
-	}
-	v2, err := r.rewrite(ctx, &v)
+	err = r.retrack(ctx, seg, obj, env, &v, segs, strip)
 	switch {
 	case err == nil:
-	case errors.Is(err, ErrNotFound):
-		return nil
+	case retryable(err):
+		return false, nil
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return err
+		return true, err
 	case errors.Is(err, ErrUnique):
 		x.mu.Lock()
 		x.dupErrs[env.Key] = err.Error()
 		x.errs = append(x.errs, err)
 		x.mu.Unlock()
-		return nil
-	case errors.Is(err, ErrCorrupt):
-		x.addCorrupt(fmt.Sprintf("%s (schema version %d)", clip(env.Key), env.Schema), err)
-		return nil
+		return true, nil
 	default:
-		x.addFailed(clip(env.Key), err)
-		return nil
+		x.addFailed(label, err)
+		return true, nil
 	}
-	if len(strip) > 0 {
-		now, ok := r.cache.get(seg)
-		for _, name := range strip {
-			if !ok || now.index[name].E == st.index[name].E {
-				x.addFailed(clip(env.Key), fmt.Errorf("its entry for index %s could not be rewritten (a concurrent write); run %s again", name, x.op))
-				return nil
-			}
-		}
-	}
-	// The record is rewritten after the sweep listed its entries and
+	// The record was rewritten after the sweep listed its entries and
 	// claims: a writer that put one of those there and had not committed
 	// yet now fails its commit and writes it again, so deleting the listed
 	// version cannot lose a live entry.
-	segs2, err := r.indexOf(&v2, nil)
-	if err != nil {
-		return nil
-	}
 	for _, o := range x.bySeg[seg] {
-		if x.wrong(o, segs2) {
+		if x.wrong(o, segs) {
 			x.remove(ctx, o)
 		}
 	}
+	return true, nil
+}
+
+// missing says which objects a record tracks that the store lacks.
+type missing struct{ entry, claim bool }
+
+// retrack writes the entries and claims that record seg (stored as obj,
+// envelope env, decoded and upgraded value v with index segments segs)
+// lacks, and those in strip again, then rewrites the record with If-Match
+// on its version, unchanged but for the index states it tracks and its
+// write id; then it removes the entries and claims it no longer tracks.
+// The stored value and its schema version stay as they are, so that an
+// older program still running can go on reading the record. A record that
+// changed meanwhile is an error for which retryable holds.
+func (r *Repo[T]) retrack(ctx context.Context, seg string, obj object.Object, env *envelope, v *T, segs []string, strip map[string]missing) error {
+	write := newWriteID()
+	next := make(map[string]ixState, len(segs))
+	var (
+		mu      sync.Mutex
+		tasks   []func(context.Context) error
+		claims  = map[string]string{}
+		entries = map[string]string{} // entries this attempt wrote: name -> version
+	)
+	for i, s := range segs {
+		if s == "" {
+			continue
+		}
+		ix := &r.m.indexes[i]
+		need := missing{entry: true, claim: ix.unique}
+		if old, ok := env.Index[ix.name]; ok && old.V == s {
+			need = strip[ix.name]
+			next[ix.name] = old
+			if !need.entry && !need.claim {
+				continue
+			}
+		} else {
+			next[ix.name] = ixState{V: s}
+		}
+		if need.entry {
+			tasks = append(tasks, func(ctx context.Context) error {
+				key := r.entryName(ix.name, s, seg)
+				info, err := r.st.Put(ctx, key, entryBody(write), object.PutOptions{})
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				st := next[ix.name]
+				st.E = info.Version
+				next[ix.name] = st
+				entries[key] = info.Version
+				mu.Unlock()
+				return nil
+			})
+		}
+		if need.claim {
+			fv := fieldValue(v, ix)
+			tasks = append(tasks, func(ctx context.Context) error {
+				ver, err := r.claim(ctx, ix, s, fv, claimBody{Key: env.Key, Seg: seg, Write: write, Base: obj.Version})
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				st := next[ix.name]
+				st.C = ver
+				next[ix.name] = st
+				claims[r.claimName(ix.name, s)] = ver
+				mu.Unlock()
+				return nil
+			})
+		}
+	}
+	// undo removes what this attempt wrote, when it failed for sure: each
+	// object only if it is still the version written, so nothing a
+	// concurrent writer put there since is lost.
+	undo := func() {
+		r.release(ctx, claims)
+		if !r.st.Capabilities().ConditionalDelete {
+			return // left for Check; readers skip them
+		}
+		var tasks []func(context.Context) error
+		for key, ver := range entries {
+			tasks = append(tasks, func(ctx context.Context) error { return r.deleteIfMatch(ctx, key, ver) })
+		}
+		_ = r.parallel(context.WithoutCancel(ctx), tasks)
+	}
+	if err := r.parallel(ctx, tasks); err != nil {
+		undo()
+		return err
+	}
+	old := env.Index
+	env.Index, env.Write = next, write
+	body, err := env.encode()
+	if err != nil {
+		return err
+	}
+	info, err := r.st.Put(ctx, obj.Key, body, object.PutOptions{IfMatch: obj.Version})
+	if err != nil {
+		if errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrNotFound) {
+			r.cache.drop(seg)
+			undo()
+			return &staleErr{cause: err}
+		}
+		landed, ok := r.landed(ctx, seg, write)
+		if !ok {
+			r.cache.drop(seg)
+			return err
+		}
+		info = landed
+	}
+	r.observeClock(info.LastModified)
+	info.Size = int64(len(body))
+	r.cache.put(seg, newState(info, env, body))
+	r.removeStale(ctx, seg, old, next)
 	return nil
 }
 
