@@ -249,10 +249,9 @@ type reindexer[T any] struct {
 	sweep map[int]bool
 
 	// Listed by the sweep, before any record is rewritten.
-	present  map[string]bool      // "pos/vseg/seg" of entries
-	owner    map[string]string    // "pos/vseg" of claims -> owner segment
-	bySeg    map[string][]seenObj // entries and claims by the record they name
-	released []seenObj            // claims naming no record
+	present map[string]bool      // "pos/vseg/seg" of entries
+	owner   map[string]string    // "pos/vseg" of claims -> owner segment
+	bySeg   map[string][]seenObj // entries and claims by the record they name
 
 	mu      sync.Mutex
 	seen    map[string]bool     // record segments read (even undecodable)
@@ -408,8 +407,7 @@ func (x *reindexer[T]) list(ctx context.Context) error {
 			mu.Lock()
 			defer mu.Unlock()
 			if cb.Seg == "" {
-				x.released = append(x.released, c)
-				return nil
+				return nil // released: free for anyone
 			}
 			x.owner[fmt.Sprint(c.pos, "/", c.vseg)] = cb.Seg
 			x.bySeg[cb.Seg] = append(x.bySeg[cb.Seg], c)
