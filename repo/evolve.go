@@ -113,8 +113,8 @@ func (r *Repo[T]) updateManifest(ctx context.Context, fn func(m *manifest) error
 	}
 }
 
-// clip quotes s for a message, cut to 64 bytes.
-func clip(s string) string {
+// quoteCapped quotes s for a message, cut to 64 bytes.
+func quoteCapped(s string) string {
 	const max = 64
 	if len(s) <= max {
 		return fmt.Sprintf("%q", s)
@@ -126,30 +126,30 @@ func clip(s string) string {
 	return fmt.Sprintf("%q...", s[:cut])
 }
 
-// shortValue shows a field value for a message, cut like clip.
-func shortValue(fv reflect.Value) string {
+// showCapped shows a field value for a message, cut like quoteCapped.
+func showCapped(fv reflect.Value) string {
 	if fv.Kind() == reflect.String {
-		return clip(fv.String())
+		return quoteCapped(fv.String())
 	}
 	s := fmt.Sprint(fv.Interface())
-	if q := clip(s); len(q) < len(s) {
+	if q := quoteCapped(s); len(q) < len(s) {
 		return q
 	}
 	return s
 }
 
-// list joins items for a message.
-func list(items []string) string { return strings.Join(items, "; ") }
+// joinList joins items for a message.
+func joinList(items []string) string { return strings.Join(items, "; ") }
 
 // recordLabel names a record object in reports: its key if the envelope can
 // be read, else its segment.
 func (r *Repo[T]) recordLabel(ctx context.Context, seg string) string {
 	if obj, err := r.st.Get(ctx, r.recordName(seg), object.GetOptions{}); err == nil {
 		if env, err := decodeEnvelope(obj.Body); err == nil {
-			return fmt.Sprintf("%s (schema version %d)", clip(env.Key), env.Schema)
+			return fmt.Sprintf("%s (schema version %d)", quoteCapped(env.Key), env.Schema)
 		}
 	}
-	return clip(seg)
+	return quoteCapped(seg)
 }
 
 // rewriteErr re-labels an error of Update with the maintenance op.
@@ -426,7 +426,7 @@ func (x *reindexer[T]) one(ctx context.Context, seg string) error {
 			return err
 		}
 		if attempt >= r.o.MaxRetries {
-			x.addFailed(clip(seg), fmt.Errorf("the record kept changing"))
+			x.addFailed(quoteCapped(seg), fmt.Errorf("the record kept changing"))
 			return nil
 		}
 		r.backoff(ctx, attempt)
@@ -456,11 +456,11 @@ func (x *reindexer[T]) try(ctx context.Context, seg string) (done bool, err erro
 		x.addCorrupt(r.recordLabel(ctx, seg), err)
 		return true, nil
 	}
-	label := fmt.Sprintf("%s (schema version %d)", clip(env.Key), env.Schema)
+	label := fmt.Sprintf("%s (schema version %d)", quoteCapped(env.Key), env.Schema)
 	segs, err := r.indexOf(&v, nil)
 	if err == nil {
 		if _, kseg, kerr := r.keyOf(&v); kerr != nil || kseg != seg {
-			err = errorf(ErrCorrupt, "record %s holds key %s, which is not stored under this name", obj.Key, clip(env.Key))
+			err = errorf(ErrCorrupt, "record %s holds key %s, which is not stored under this name", obj.Key, quoteCapped(env.Key))
 		}
 	}
 	if err != nil {
@@ -478,7 +478,7 @@ func (x *reindexer[T]) try(ctx context.Context, seg string) (done bool, err erro
 			if !slices.Contains(x.holders[k], env.Key) {
 				x.holders[k] = append(x.holders[k], env.Key)
 			}
-			x.shown[k] = shortValue(fieldValue(&v, ix))
+			x.shown[k] = showCapped(fieldValue(&v, ix))
 			x.mu.Unlock()
 		}
 		state, has := env.Index[ix.name]
@@ -717,7 +717,7 @@ func (x *reindexer[T]) result() error {
 	var errs []error
 	if len(x.corrupt) > 0 {
 		slices.Sort(x.corrupt)
-		errs = append(errs, errorf(ErrCorrupt, "%d records could not be read or decoded, so the indexes stay unbuilt; their entries and claims were left alone: %s. Add an upgrade step (Options.Upgrades), or fix or delete them, then run %s again", len(x.corrupt), list(x.corrupt), x.op))
+		errs = append(errs, errorf(ErrCorrupt, "%d records could not be read or decoded, so the indexes stay unbuilt; their entries and claims were left alone: %s. Add an upgrade step (Options.Upgrades), or fix or delete them, then run %s again", len(x.corrupt), joinList(x.corrupt), x.op))
 	}
 	var dups []string
 	covered := map[string]bool{}
@@ -728,7 +728,7 @@ func (x *reindexer[T]) result() error {
 		slices.Sort(keys)
 		quoted := make([]string, len(keys))
 		for i, key := range keys {
-			quoted[i] = clip(key)
+			quoted[i] = quoteCapped(key)
 			covered[key] = true
 		}
 		pos, _, _ := strings.Cut(k, "/")
@@ -738,16 +738,16 @@ func (x *reindexer[T]) result() error {
 	}
 	for key, msg := range x.dupErrs {
 		if !covered[key] {
-			dups = append(dups, fmt.Sprintf("record %s: %s", clip(key), msg))
+			dups = append(dups, fmt.Sprintf("record %s: %s", quoteCapped(key), msg))
 		}
 	}
 	if len(dups) > 0 {
 		slices.Sort(dups)
-		errs = append(errs, errorf(ErrUnique, "%d values of unique indexes are held by more than one record, so those indexes stay unbuilt: %s. Change or delete all but one record of each, then run %s again", len(dups), list(dups), x.op))
+		errs = append(errs, errorf(ErrUnique, "%d values of unique indexes are held by more than one record, so those indexes stay unbuilt: %s. Change or delete all but one record of each, then run %s again", len(dups), joinList(dups), x.op))
 	}
 	if len(x.failed) > 0 {
 		slices.Sort(x.failed)
-		errs = append(errs, fmt.Errorf("%d records could not be indexed, so the indexes stay unbuilt: %s. Run %s again: %w", len(x.failed), list(x.failed), x.op, errors.Join(x.errs...)))
+		errs = append(errs, fmt.Errorf("%d records could not be indexed, so the indexes stay unbuilt: %s. Run %s again: %w", len(x.failed), joinList(x.failed), x.op, errors.Join(x.errs...)))
 	}
 	return errors.Join(errs...)
 }
@@ -766,7 +766,7 @@ func (r *Repo[T]) DropIndex(ctx context.Context, name string) error {
 		return wrapErr("DropIndex", r.m.name, "", invalidf("index %s is still in the model: remove its nodb tag (from every program writing model %s) before dropping it", name, r.m.name))
 	}
 	if name == "" || strings.ContainsAny(name, "/") {
-		return wrapErr("DropIndex", r.m.name, "", invalidf("index name %s: want the Go field name of a removed index", clip(name)))
+		return wrapErr("DropIndex", r.m.name, "", invalidf("index name %s: want the Go field name of a removed index", quoteCapped(name)))
 	}
 	m, err := r.attach(ctx, true)
 	if err != nil {
@@ -905,7 +905,7 @@ func (r *Repo[T]) Migrate(ctx context.Context, opts ...func(*MigrateOptions)) (M
 			return nil
 		}
 		if _, kseg, kerr := r.keyOf(&v); kerr != nil || kseg != seg {
-			fail(clip(env.Key), errorf(ErrCorrupt, "record %s holds key %s, which is not stored under this name", r.recordName(seg), clip(env.Key)))
+			fail(quoteCapped(env.Key), errorf(ErrCorrupt, "record %s holds key %s, which is not stored under this name", r.recordName(seg), quoteCapped(env.Key)))
 			return nil
 		}
 		_, err = r.rewrite(ctx, &v)
@@ -918,7 +918,7 @@ func (r *Repo[T]) Migrate(ctx context.Context, opts ...func(*MigrateOptions)) (M
 		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 			return err
 		default:
-			fail(fmt.Sprintf("%s (schema version %d)", clip(env.Key), env.Schema), rewriteErr("Migrate", err))
+			fail(fmt.Sprintf("%s (schema version %d)", quoteCapped(env.Key), env.Schema), rewriteErr("Migrate", err))
 		}
 		return nil
 	}
@@ -966,7 +966,7 @@ func (r *Repo[T]) Migrate(ctx context.Context, opts ...func(*MigrateOptions)) (M
 	}
 	slices.Sort(rep.Failed)
 	if len(errs) > 0 {
-		return rep, wrapErr("Migrate", r.m.name, "", fmt.Errorf("%d of %d records could not be migrated to schema version %d: %s: %w", len(rep.Failed), rep.Records, r.o.SchemaVersion, list(rep.Failed), errors.Join(errs...)))
+		return rep, wrapErr("Migrate", r.m.name, "", fmt.Errorf("%d of %d records could not be migrated to schema version %d: %s: %w", len(rep.Failed), rep.Records, r.o.SchemaVersion, joinList(rep.Failed), errors.Join(errs...)))
 	}
 	rep.Cursor = ""
 	err = r.updateManifest(ctx, func(m *manifest) error {
