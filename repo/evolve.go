@@ -271,7 +271,7 @@ func (r *Repo[T]) reindex(ctx context.Context, op string) error {
 	x := &reindexer[T]{r: r, op: op, sweep: map[int]bool{}, present: map[string]bool{}, owner: map[string]string{},
 		bySeg: map[string][]seenObj{}, seen: map[string]bool{}, holders: map[string][]string{}, shown: map[string]string{},
 		dupErrs: map[string]string{}}
-	cursor, fresh := "", true
+	cursor, resumable := "", true
 	for i := range r.m.indexes {
 		mi := m.Indexes[r.m.indexes[i].name]
 		if mi.State == stateReady {
@@ -282,7 +282,7 @@ func (r *Repo[T]) reindex(ctx context.Context, op string) error {
 			x.sweep[i] = true
 		}
 		if mi.Cursor == "" {
-			fresh = false
+			resumable = false
 		} else if cursor == "" || mi.Cursor < cursor {
 			cursor = mi.Cursor
 		}
@@ -290,7 +290,7 @@ func (r *Repo[T]) reindex(ctx context.Context, op string) error {
 	if len(x.todo) == 0 {
 		return nil
 	}
-	if !fresh || len(x.sweep) > 0 {
+	if !resumable || len(x.sweep) > 0 {
 		cursor = "" // an index without progress, or a sweep: every record
 	}
 	if err := x.list(ctx); err != nil {
@@ -517,9 +517,11 @@ func (x *reindexer[T]) try(ctx context.Context, seg string) (done bool, err erro
 		x.errs = append(x.errs, err)
 		x.mu.Unlock()
 		return true, nil
-	default:
+	case isOurs(err):
 		x.addFailed(label, err)
 		return true, nil
+	default: // the store failed: stop, a later run resumes
+		return true, err
 	}
 	// The record was rewritten after the sweep listed its entries and
 	// claims: a writer that put one of those there and had not committed
@@ -915,8 +917,8 @@ func (r *Repo[T]) Migrate(ctx context.Context, opts ...func(*MigrateOptions)) (M
 			rep.Migrated++
 			mu.Unlock()
 		case errors.Is(err, ErrNotFound):
-		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-			return err
+		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), !isOurs(err):
+			return err // the store failed: stop, a later run resumes
 		default:
 			fail(fmt.Sprintf("%s (schema version %d)", quoteCapped(env.Key), env.Schema), rewriteErr("Migrate", err))
 		}

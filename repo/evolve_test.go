@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nodb-go/nodb/internal/faults"
 	"github.com/nodb-go/nodb/repo"
 	"github.com/nodb-go/nodb/repo/memstore"
 	"github.com/nodb-go/nodb/repo/meter"
@@ -1279,5 +1280,68 @@ func TestUpgradeCustomCodecs(t *testing.T) {
 		if !tc.ok && (!errors.Is(err, repo.ErrCorrupt) || !strings.Contains(err.Error(), `codec "hexjson" stored it as bytes`)) {
 			t.Fatalf("%s: Get = %+v, %v", tc.codec.Name(), s, err)
 		}
+	}
+}
+
+// TestMigrateResumesAfterCrash interrupts Migrate at many points; running it
+// again finishes the job without redoing what was saved.
+func TestMigrateResumesAfterCrash(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	type V0 struct {
+		ID    string `nodb:"key"`
+		Note  string
+		Group string `nodb:"index"`
+	}
+	type V1 struct {
+		ID    string `nodb:"key"`
+		Text  string
+		Group string `nodb:"index"`
+	}
+	name := func(o *repo.Options) { o.Model = "Crashy" }
+	v0 := newRepo[V0](t, st, name)
+	const n = 600
+	for i := range n {
+		if err := v0.Create(ctx, V0{ID: fmt.Sprintf("k%04d", i), Note: fmt.Sprint("note ", i), Group: fmt.Sprint(i % 4)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := func(o *repo.Options) {
+		o.Model = "Crashy"
+		o.SchemaVersion = 1
+		o.Upgrades = map[int]repo.Upgrade{0: repo.RenameField("Note", "Text")}
+	}
+	for _, crashAt := range []int{1, 3, 100, 700} {
+		fs := faults.New(st)
+		fs.Arm(crashAt, faults.Crash)
+		_, err := newRepo[V1](t, fs, opts).Migrate(ctx)
+		fs.Disarm()
+		if !errors.Is(err, faults.ErrInjected) {
+			t.Fatalf("Migrate crashing at %d: %v", crashAt, err)
+		}
+	}
+	m := meter.Wrap(st)
+	r := newRepo[V1](t, m, opts)
+	rep, err := r.Migrate(ctx)
+	if err != nil || len(rep.Failed) != 0 {
+		t.Fatalf("final Migrate: %+v %v", rep, err)
+	}
+	// It resumed after the last batch saved: far fewer than n GETs.
+	if c := m.Snapshot(); rep.Records >= n || c.Get >= n {
+		t.Fatalf("the final Migrate did not resume: %+v, %v", rep, c)
+	}
+	for v, err := range r.All(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec, err := r.GetRecord(ctx, v.ID); err != nil || rec.Schema != 1 || !strings.HasPrefix(v.Text, "note ") {
+			t.Fatalf("%s: %+v %v", v.ID, rec, err)
+		}
+	}
+	if k, err := r.CountBy(ctx, "Group", "1"); err != nil || k != n/4 {
+		t.Fatalf("CountBy = %d, %v", k, err)
+	}
+	if rep, err := r.Check(ctx, false); err != nil || !rep.OK() {
+		t.Fatalf("Check: %+v %v", rep, err)
 	}
 }
