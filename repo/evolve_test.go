@@ -796,9 +796,10 @@ func TestOldRecordCost(t *testing.T) {
 	}
 	c := m.Snapshot()
 	// Records: 1 LIST + 5 GETs; per record 1 PUT of the record, 1 PUT of
-	// its new Town entry. Manifest: attach (GET, and a PUT marking City
-	// removed and Town added), then a read and a write of the progress per
-	// batch and at the end.
+	// its new Town entry and 1 DELETE of its entry of the removed index
+	// City. Manifest: attach (GET, and a PUT marking City removed and Town
+	// added), then a read and a write of the progress per batch and at the
+	// end. The second LIST is the emptiness check for the new index.
 	if c.List != 2 || c.Get != 5+3 || c.Put != 5+5+3 || c.Delete != 5 {
 		t.Fatalf("Migrate of 5 old records: %v", c)
 	}
