@@ -643,16 +643,6 @@ func (c *checker[T]) fill(ctx context.Context, seg string, scanned []uint64, ent
 
 // --- undecodable records ---
 
-// checkSchema returns an error wrapping ErrCorrupt if the record in env
-// (object name) was written by a newer schema version than this Repo's
-// Options.SchemaVersion: its value may not mean what this program thinks.
-func (r *Repo[T]) checkSchema(env *envelope, name string) error {
-	if env.Schema > r.o.SchemaVersion {
-		return errorf(ErrCorrupt, "record %s was written by schema version %d, this Repo knows up to %d", name, env.Schema, r.o.SchemaVersion)
-	}
-	return nil
-}
-
 // corruptRecord is the error for a record that exists but cannot be
 // decoded: it wraps an error wrapping ErrCorrupt, and knows the key.
 type corruptRecord struct {

@@ -65,7 +65,7 @@
 //
 // Everything of a model lives under "<prefix><model>/":
 //
-//	_manifest                       key field, codec, and which indexes are built
+//	_manifest                       key field, codec, fields, schema version, index states
 //	r/<key>                         the record: a JSON document (see Codec)
 //	i/<field>/<value>/<key>!-<id>   index entry, named with the id of the write that made it
 //	u/<field>/<value>               unique claim, naming the key that holds the value
@@ -138,14 +138,31 @@
 //
 // # Schema evolution
 //
-// Adding or removing a field needs nothing. Adding an index to a model that
-// has records marks it "building" in the manifest: writes maintain it at
-// once, queries on it fail with ErrNotBuilt until [Repo.Reindex] has indexed
-// the existing records. Removing an index stops its maintenance; Check
-// reports its leftovers (Report.UnknownIndexes) and repair leaves them, as a
-// program with a newer model may still use them. Records carry
-// Options.SchemaVersion (see [Record]). All writers of a model should run
-// the same model definition.
+// Every record stores Options.SchemaVersion of its writer. A model that
+// changes in a way old records must follow (a field renamed, retyped, or
+// given a default) raises SchemaVersion and declares one [Upgrade] step per
+// older version in Options.Upgrades: a function on the stored JSON value
+// document ([RenameField], [ConvertField], [SetDefault], [Steps], or your
+// own). A record of an older version is upgraded step by step when read,
+// before it is decoded, at no extra request; every write stores the
+// current version; [Repo.Migrate] rewrites the old records (resumable,
+// idempotent, safe beside live writers), after which the old steps may be
+// deleted. A record written by a newer version than the Repo knows is an
+// error wrapping ErrCorrupt, and is never overwritten. Steps need a codec
+// that stores JSON; New refuses them with [Gob].
+//
+// Index changes are explicit. An index added to a model that has records,
+// or whose kind, JSON name, unique or omitempty option changed, or that was
+// removed and added back, is not answered (ErrNotBuilt, saying why) until
+// [Repo.Reindex] has built it; [Repo.Rebuild] rebuilds a ready one on
+// demand. A removed index stops being maintained, and its entries and
+// claims stay until [Repo.DropIndex] deletes them. [Repo.Diff] says in
+// plain words what differs between the model and what the store's manifest
+// records of it (fields with their JSON names and kinds, indexes with
+// their kinds and states, schema versions), and what to run.
+//
+// A record the model cannot decode is an error for that record: Reindex
+// and Migrate finish and list it, and leave its entries and claims alone.
 //
 // # Errors
 //

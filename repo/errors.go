@@ -28,11 +28,13 @@ var (
 	// ErrInvalid: the model, a key, a field name or a value is not usable;
 	// the message says which and why.
 	ErrInvalid = errors.New("repo: invalid")
-	// ErrCorrupt: a stored object could not be decoded; the message names
-	// the object.
+	// ErrCorrupt: a stored object could not be decoded, or a record needs
+	// an upgrade step this Repo lacks, or was written by a newer schema
+	// version; the message names the object and says which.
 	ErrCorrupt = errors.New("repo: corrupt object")
-	// ErrNotBuilt: a query used an index that is not built yet (it was
-	// added to a model that already had records). Run Reindex.
+	// ErrNotBuilt: a query used an index that is not built (it was added to
+	// a model that already had records, or its kind or field changed); the
+	// message says why. Run Reindex.
 	ErrNotBuilt = errors.New("repo: index not built")
 	// ErrOutcomeUnknown: a write may or may not have landed, and NoDB could
 	// not tell which: the response to the record's write was lost (or the

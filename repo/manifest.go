@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
 
 	"github.com/nodb-go/nodb/repo/object"
 )
@@ -19,35 +17,70 @@ import (
 // ErrNotBuilt until Reindex has backfilled the old records.
 
 type manifest struct {
-	NoDB     int                      `json:"nodb"`
-	Model    string                   `json:"model"`
-	KeyField string                   `json:"keyField"`
-	KeyKind  string                   `json:"keyKind"`
-	HashKeys bool                     `json:"hashKeys,omitempty"`
-	Codec    string                   `json:"codec"`
-	Schema   int                      `json:"schema,omitempty"`
-	Indexes  map[string]manifestIndex `json:"indexes"`
+	NoDB     int    `json:"nodb"`
+	Model    string `json:"model"`
+	KeyField string `json:"keyField"`
+	KeyKind  string `json:"keyKind"`
+	HashKeys bool   `json:"hashKeys,omitempty"`
+	Codec    string `json:"codec"`
+	// Schema is the highest Options.SchemaVersion that has written to the
+	// model, and Fields the fields of that version's model. A manifest
+	// written before fields were recorded has none: unknown, not empty.
+	Schema int             `json:"schema,omitempty"`
+	Fields []manifestField `json:"fields,omitempty"`
+	// Migrated is a schema version that every record had reached when a
+	// Migrate last finished; Migration is the progress of one under way.
+	Migrated  int                      `json:"migrated,omitempty"`
+	Migration *manifestMigration       `json:"migration,omitempty"`
+	Indexes   map[string]manifestIndex `json:"indexes"`
 
 	version string
 }
 
+// manifestField describes one stored field of the model.
+type manifestField struct {
+	Field string `json:"field"` // Go name
+	JSON  string `json:"json"`  // member name in the stored value document
+	Kind  string `json:"kind"`  // index kind (string, int, time.Time, ...), else the Go kind
+}
+
+// manifestMigration is the progress of a Migrate.
+type manifestMigration struct {
+	To     int    `json:"to"`
+	Cursor string `json:"cursor,omitempty"`
+}
+
 type manifestIndex struct {
 	Kind   string `json:"kind"`
+	JSON   string `json:"json,omitempty"` // the field's JSON name when built ("" unknown)
 	Unique bool   `json:"unique,omitempty"`
 	Sparse bool   `json:"sparse,omitempty"`
-	State  string `json:"state"`            // stateReady or stateBuilding
+	State  string `json:"state"`            // stateReady, stateBuilding or stateRemoved
 	Cursor string `json:"cursor,omitempty"` // Reindex progress: last record done
+	// Reason says why the index is not ready, in words for an error.
+	Reason string `json:"reason,omitempty"`
+	// Sweep is set when the index may hold entries or claims that do not
+	// match the model (its kind or JSON name changed, it was removed and
+	// added back, a rebuild was asked for): Reindex then verifies every
+	// entry and claim, not only the records.
+	Sweep bool `json:"sweep,omitempty"`
 }
 
 const (
 	stateReady    = "ready"
 	stateBuilding = "building"
+	// stateRemoved: the model no longer has the index; its entries and
+	// claims stay until DropIndex, and writers no longer maintain them.
+	stateRemoved = "removed"
+	// stateDropped: DropIndex deleted the index's objects. Kept so that an
+	// index added back later is verified, not trusted.
+	stateDropped = "dropped"
 )
 
 func (r *Repo[T]) manifestName() string { return r.base + "_manifest" }
 
 func (r *Repo[T]) describe(ix *indexDef, state string) manifestIndex {
-	return manifestIndex{Kind: ix.kind.String(), Unique: ix.unique, Sparse: ix.sparse, State: state}
+	return manifestIndex{Kind: ix.kind.String(), JSON: jsonName(r.m.typ, ix.index), Unique: ix.unique, Sparse: ix.sparse, State: state}
 }
 
 func (r *Repo[T]) attachForWrite(ctx context.Context) error {
@@ -94,7 +127,8 @@ func (r *Repo[T]) attach(ctx context.Context, refresh bool) (*manifest, error) {
 				return nil, err
 			}
 			m = &manifest{NoDB: envelopeVersion, Model: r.m.name, KeyField: r.m.key.name, KeyKind: r.m.key.kind.String(),
-				HashKeys: r.o.HashKeys, Codec: r.o.Codec.Name(), Schema: r.o.SchemaVersion, Indexes: map[string]manifestIndex{}}
+				HashKeys: r.o.HashKeys, Codec: r.o.Codec.Name(), Schema: r.o.SchemaVersion, Fields: r.fields(),
+				Indexes: map[string]manifestIndex{}}
 			for i := range r.m.indexes {
 				m.Indexes[r.m.indexes[i].name] = r.describe(&r.m.indexes[i], state)
 			}
@@ -110,15 +144,42 @@ func (r *Repo[T]) attach(ctx context.Context, refresh bool) (*manifest, error) {
 				ix := &r.m.indexes[i]
 				want := r.describe(ix, stateBuilding)
 				have, ok := m.Indexes[ix.name]
-				if ok && have.Kind == want.Kind && have.Unique == want.Unique && have.Sparse == want.Sparse {
+				why := indexChange(have, want)
+				if ok && why == "" {
+					if have.JSON == "" { // recorded before JSON names were
+						have.JSON = want.JSON
+						m.Indexes[ix.name] = have
+						changed = true
+					}
 					continue
 				}
 				if !ok {
 					if want.State, err = stateOfNew(); err != nil {
 						return nil, err
 					}
+					if want.State != stateReady {
+						want.Reason = "it was added to the model after records existed"
+					}
+				} else {
+					if want.State, err = stateOfNew(); err != nil {
+						return nil, err
+					}
+					if want.State != stateReady {
+						want.Reason, want.Sweep = why, true
+					}
 				}
 				m.Indexes[ix.name] = want
+				changed = true
+			}
+			for name, have := range m.Indexes {
+				if _, ok := r.m.byField[name]; !ok && (have.State == stateReady || have.State == stateBuilding) {
+					have.State, have.Cursor, have.Reason = stateRemoved, "", "it is no longer in the model"
+					m.Indexes[name] = have
+					changed = true
+				}
+			}
+			if r.o.SchemaVersion > m.Schema || r.o.SchemaVersion == m.Schema && m.Fields == nil {
+				m.Schema, m.Fields = r.o.SchemaVersion, r.fields()
 				changed = true
 			}
 			if !changed {
@@ -192,96 +253,11 @@ func (r *Repo[T]) ready(ctx context.Context, ix *indexDef) error {
 	if m.Indexes[ix.name].State == stateReady {
 		return nil
 	}
-	return errorf(ErrNotBuilt, "index %s of model %s is not built yet (it was added after records existed): run Reindex", ix.name, r.m.name)
-}
-
-// Reindex builds every index that is not built yet: it writes the entries
-// and claims of all existing records, then marks the index ready. It is
-// idempotent, and resumable: progress is saved in the manifest, so a
-// Reindex that was interrupted continues where it stopped. It fails with
-// ErrUnique, naming the values, if existing records hold a value of a new
-// unique index twice; the index then stays unbuilt.
-func (r *Repo[T]) Reindex(ctx context.Context) error {
-	m, err := r.attach(ctx, true)
-	if err != nil {
-		return wrapErr("Reindex", r.m.name, "", err)
+	why := m.Indexes[ix.name].Reason
+	if why == "" {
+		why = "it was added to the model after records existed"
 	}
-	var todo []int
-	for i := range r.m.indexes {
-		if m.Indexes[r.m.indexes[i].name].State != stateReady {
-			todo = append(todo, i)
-		}
-	}
-	if len(todo) == 0 {
-		return nil
-	}
-	cursor := ""
-	for _, i := range todo {
-		if c := m.Indexes[r.m.indexes[i].name].Cursor; c != "" && (cursor == "" || c < cursor) {
-			cursor = c
-		}
-	}
-	var dups []string
-	const batch = 256
-	var pending []object.Info
-	flush := func() error {
-		tasks := make([]func(context.Context) error, 0, len(pending))
-		var mu sync.Mutex
-		for _, info := range pending {
-			seg := info.Key[len(r.base+"r/"):]
-			tasks = append(tasks, func(ctx context.Context) error {
-				err := r.reindexRecord(ctx, seg, todo)
-				if errors.Is(err, ErrUnique) {
-					mu.Lock()
-					dups = append(dups, err.Error())
-					mu.Unlock()
-					return nil
-				}
-				return err
-			})
-		}
-		if err := r.parallel(ctx, tasks); err != nil {
-			return err
-		}
-		last := pending[len(pending)-1].Key[len(r.base+"r/"):]
-		pending = pending[:0]
-		for _, i := range todo {
-			mi := m.Indexes[r.m.indexes[i].name]
-			mi.Cursor = last
-			m.Indexes[r.m.indexes[i].name] = mi
-		}
-		return r.saveManifest(ctx, m)
-	}
-	start := ""
-	if cursor != "" {
-		start = r.base + "r/" + cursor
-	}
-	for info, err := range object.All(ctx, r.st, r.base+"r/", start, 0) {
-		if err != nil {
-			return wrapErr("Reindex", r.m.name, "", err)
-		}
-		pending = append(pending, info)
-		if len(pending) == batch {
-			if err := flush(); err != nil {
-				return wrapErr("Reindex", r.m.name, "", err)
-			}
-		}
-	}
-	if len(pending) > 0 {
-		if err := flush(); err != nil {
-			return wrapErr("Reindex", r.m.name, "", err)
-		}
-	}
-	if len(dups) > 0 {
-		slices.Sort(dups)
-		return wrapErr("Reindex", r.m.name, "", errorf(ErrUnique, "%d duplicate values: %v", len(dups), dups))
-	}
-	for _, i := range todo {
-		mi := m.Indexes[r.m.indexes[i].name]
-		mi.State, mi.Cursor = stateReady, ""
-		m.Indexes[r.m.indexes[i].name] = mi
-	}
-	return wrapErr("Reindex", r.m.name, "", r.saveManifest(ctx, m))
+	return errorf(ErrNotBuilt, "index %s of model %s is not built (%s): run Reindex", ix.name, r.m.name, why)
 }
 
 // saveManifest writes m over the version it was read at, re-reading and
@@ -308,42 +284,7 @@ func (r *Repo[T]) saveManifest(ctx context.Context, m *manifest) error {
 		for name, mi := range m.Indexes {
 			cur.Indexes[name] = mi
 		}
+		cur.Migrated, cur.Migration = m.Migrated, m.Migration
 		m = cur
 	}
-}
-
-// reindexRecord writes the entries and claims of indexes todo for one record.
-func (r *Repo[T]) reindexRecord(ctx context.Context, seg string, todo []int) error {
-	v, st, _, err := r.load(ctx, seg)
-	if errors.Is(err, object.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	segs, err := r.indexOf(&v, nil)
-	if err != nil {
-		return err
-	}
-	text, _, _ := r.keyOf(&v)
-	write := newWriteID()
-	for _, i := range todo {
-		s := segs[i]
-		if s == "" {
-			continue
-		}
-		ix := &r.m.indexes[i]
-		if ix.unique {
-			fv := fieldValue(&v, ix)
-			// errBusy, errStaleBase: a claim of this very key exists and a
-			// write of the record maintains it.
-			if _, err := r.claim(ctx, ix, s, fv, claimBody{Key: text, Seg: seg, Write: write, Base: st.version}); err != nil && !errors.Is(err, errBusy) && !errors.Is(err, errStaleBase) {
-				return err
-			}
-		}
-		if _, err := r.st.Put(ctx, r.entryName(ix.name, s, seg, entryWrite(seg, write)), entryBody(write), object.PutOptions{}); err != nil {
-			return err
-		}
-	}
-	return nil
 }

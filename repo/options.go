@@ -39,9 +39,24 @@ type Options struct {
 	// longer than this between claiming a value and creating its record can
 	// lose the claim; see the package documentation.
 	ClaimLease time.Duration
-	// SchemaVersion is recorded in every record written, so that code can
-	// tell old records from new ones (Record.Schema). The default is 0.
+	// SchemaVersion is the model's schema version, recorded in every record
+	// written (Record.Schema). The default is 0. Raise it when a change to
+	// the model needs old records to be upgraded (a field renamed or
+	// retyped), and add the step to Upgrades. A record written by a newer
+	// version than this is an error wrapping ErrCorrupt, and is never
+	// overwritten by this Repo.
 	SchemaVersion int
+	// Upgrades[v] upgrades the stored value document of a record written at
+	// schema version v to version v+1 (see Upgrade). Reading a record written
+	// at version v runs Upgrades[v], Upgrades[v+1], ... up to
+	// SchemaVersion-1, then decodes it; New checks that the steps form one
+	// chain ending at SchemaVersion-1. After Migrate the oldest steps may be
+	// deleted; a record older than the oldest step is then an error naming
+	// what to do. With no steps at all, SchemaVersion is a label only and
+	// records of any older version are decoded as they are. Steps need a
+	// codec that stores JSON: the default, or a Codec whose output is JSON;
+	// New refuses them with Gob.
+	Upgrades map[int]Upgrade
 
 	// schema is set by generated code (see WithSchema).
 	schema any

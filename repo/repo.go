@@ -45,7 +45,8 @@ type Record[T any] struct {
 	// Created is when the record was first written, Updated when it was last
 	// written (the writer's clock, UTC).
 	Created, Updated time.Time
-	// Schema is the Options.SchemaVersion of the writer.
+	// Schema is the Options.SchemaVersion of the writer. Value has been
+	// upgraded to this Repo's version; Schema says what is stored.
 	Schema int
 }
 
@@ -68,6 +69,9 @@ func New[T any](st object.Store, opts ...func(*Options)) (*Repo[T], error) {
 		f(&o)
 	}
 	o.fill()
+	if err := checkUpgrades(&o, t.String()); err != nil {
+		return nil, err
+	}
 	name := o.Model
 	if name == "" {
 		name = t.Name()

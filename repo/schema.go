@@ -92,6 +92,29 @@ func (ix SchemaIndex) tag() string {
 	return `nodb:"` + t + `"`
 }
 
+// describeIndexes lists indexes in words: "Age, Email (unique), Nick
+// (unique, omitempty)", or "none".
+func describeIndexes(ixs []SchemaIndex) string {
+	if len(ixs) == 0 {
+		return "none"
+	}
+	out := make([]string, len(ixs))
+	for i, ix := range ixs {
+		var opts []string
+		if ix.Unique {
+			opts = append(opts, "unique")
+		}
+		if ix.OmitEmpty {
+			opts = append(opts, "omitempty")
+		}
+		out[i] = ix.Field
+		if len(opts) > 0 {
+			out[i] += " (" + strings.Join(opts, ", ") + ")"
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
 // KeyString returns the text and record segment of a string key, or an
 // error for a key that cannot be stored. It is exported for generated code.
 func KeyString(s string) (text, seg string, err error) {

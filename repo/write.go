@@ -125,7 +125,13 @@ func (r *Repo[T]) decodeRecord(body []byte, name string) (T, *envelope, error) {
 		Value *T `json:"value"` // shadows envelope.Value
 	}
 	typed.Value = &v
-	if err := json.Unmarshal(raw, &typed); err != nil {
+	if err := json.Unmarshal(raw, &typed); err != nil || typed.Schema != r.o.SchemaVersion {
+		// Another schema version (upgrade steps, or a newer writer):
+		// decode the envelope first, then the value.
+		if env, eerr := decodeEnvelope(body); eerr == nil && env.Codec == JSON.Name() {
+			v, err = r.decodeValue(env, name)
+			return v, env, err
+		}
 		if env, eerr := decodeEnvelope(body); eerr != nil {
 			err = eerr // not a record at all: say so
 		} else if serr := r.checkSchema(env, name); serr != nil {
@@ -191,6 +197,13 @@ func (r *Repo[T]) decodeValue(env *envelope, name string) (T, error) {
 	if env.Value == nil {
 		data = env.Data
 	}
+	if err := r.checkSchema(env, name); err != nil {
+		return v, err
+	}
+	data, err := r.upgrade(env, name, data)
+	if err != nil {
+		return v, err
+	}
 	if err := r.o.Codec.Unmarshal(data, &v); err != nil {
 		return v, errorf(ErrCorrupt, "record %s: %v", name, err)
 	}
@@ -240,6 +253,9 @@ func (e *unknownErr) Unwrap() []error { return []error{ErrOutcomeUnknown, e.caus
 // returns; one whose outcome is unknown returns an error wrapping
 // ErrOutcomeUnknown and leaves everything in place.
 func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recState, write string) (*recState, error) {
+	if err := r.checkOverwrite(cur, seg); err != nil {
+		return nil, err
+	}
 	env, err := r.nextEnvelope(v, text, cur, write)
 	if err != nil {
 		return nil, err
@@ -428,7 +444,8 @@ func (r *Repo[T]) writeRecord(ctx context.Context, seg string, body []byte, cur 
 }
 
 // removeStale deletes the entries and claims of old that next no longer
-// holds (all of them when next is nil). An entry named with its write id
+// holds (all of them when next is nil), and entries of old that next holds
+// under another entry name. An entry named with its write id
 // belongs to that write alone and is deleted by name; an entry named
 // without one (written by an older version of this library) only if it is
 // still the object recorded in old, and only where the store deletes
@@ -439,9 +456,13 @@ func (r *Repo[T]) removeStale(ctx context.Context, seg string, old, next map[str
 	condDelete := r.st.Capabilities().ConditionalDelete
 	var tasks []func(context.Context) error
 	for name, st := range old {
-		if n, ok := next[name]; ok && n.V == st.V {
-			continue
+		n, ok := next[name]
+		sameValue := ok && n.V == st.V
+		if sameValue && n.W == st.W {
+			continue // the same entry and claim go on
 		}
+		// The entry is superseded: by another value, or by an entry of the
+		// same value named with another write id (Reindex's retrack).
 		switch {
 		case st.W != "":
 			key := r.entryName(name, st.V, seg, st.W)
@@ -451,7 +472,7 @@ func (r *Repo[T]) removeStale(ctx context.Context, seg string, old, next map[str
 			ver := st.E
 			tasks = append(tasks, func(ctx context.Context) error { return r.deleteIfMatch(ctx, key, ver) })
 		}
-		if st.C != "" {
+		if st.C != "" && !sameValue { // one value, one claim object
 			key := r.claimName(name, st.V)
 			ver := st.C
 			tasks = append(tasks, func(ctx context.Context) error { return r.releaseClaim(ctx, key, ver) })
