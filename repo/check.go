@@ -585,7 +585,7 @@ func (c *checker[T]) fill(ctx context.Context, seg string, scanned []uint64, ent
 		}
 		key := r.entryName(r.m.indexes[pos].name, segs[pos], seg, entryWrite(seg, write))
 		info, err := r.st.Put(ctx, key, entryBody(write), object.PutOptions{IfNoneMatch: "*"})
-		if errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConflict) {
+		if errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConcurrentRequest) {
 			continue // written meanwhile
 		}
 		if err != nil {

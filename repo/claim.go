@@ -115,7 +115,7 @@ func (r *Repo[T]) claim(ctx context.Context, ix *indexDef, vseg string, fv refle
 // claim: its condition failed, or its outcome is unknown (a lost response),
 // in which case the claim names its write if it landed.
 func lookAgain(ctx context.Context, err error) bool {
-	return errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConflict) ||
+	return errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConcurrentRequest) ||
 		!definite(err) && ctx.Err() == nil
 }
 
@@ -153,7 +153,7 @@ func (r *Repo[T]) claimIsFree(ctx context.Context, ix *indexDef, vseg string, fv
 				return err
 			}
 			_, err = r.st.Put(ctx, rec.Key, body, object.PutOptions{IfMatch: rec.Version})
-			if errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrNotFound) || errors.Is(err, object.ErrConflict) {
+			if errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrNotFound) || errors.Is(err, object.ErrConcurrentRequest) {
 				// The record moved first, maybe by the owner's own commit,
 				// which would now hold the value: look again.
 				return errRecheck

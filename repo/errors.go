@@ -111,7 +111,7 @@ func wrapErr(op, model, key string, err error) error {
 	case isOurs(err):
 	case errors.Is(err, object.ErrNotFound):
 		e.kind, e.msg = ErrNotFound, "not found"
-	case errors.Is(err, object.ErrPrecondition), errors.Is(err, object.ErrConflict):
+	case errors.Is(err, object.ErrPrecondition), errors.Is(err, object.ErrConcurrentRequest):
 		e.kind, e.msg = ErrConflict, "version conflict: "+e.msg
 	case errors.Is(err, object.ErrInvalidKey):
 		e.kind = ErrInvalid

@@ -106,7 +106,7 @@ func (r *Repo[T]) updateManifest(ctx context.Context, fn func(m *manifest) error
 			r.attachMu.Unlock()
 			return nil
 		}
-		if !errors.Is(err, object.ErrPrecondition) && !errors.Is(err, object.ErrConflict) || attempt >= r.o.MaxRetries {
+		if !errors.Is(err, object.ErrPrecondition) && !errors.Is(err, object.ErrConcurrentRequest) || attempt >= r.o.MaxRetries {
 			return err
 		}
 		r.backoff(ctx, attempt)

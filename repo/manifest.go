@@ -193,7 +193,7 @@ func (r *Repo[T]) attach(ctx context.Context, refresh bool) (*manifest, error) {
 			r.man = m
 			return m, nil
 		}
-		if !errors.Is(err, object.ErrPrecondition) && !errors.Is(err, object.ErrConflict) && !errors.Is(err, object.ErrNotFound) || attempt >= r.o.MaxRetries {
+		if !errors.Is(err, object.ErrPrecondition) && !errors.Is(err, object.ErrConcurrentRequest) && !errors.Is(err, object.ErrNotFound) || attempt >= r.o.MaxRetries {
 			return nil, err
 		}
 		r.backoff(ctx, attempt)
@@ -271,7 +271,7 @@ func (r *Repo[T]) saveManifest(ctx context.Context, m *manifest) error {
 			r.attachMu.Unlock()
 			return nil
 		}
-		if !errors.Is(err, object.ErrPrecondition) && !errors.Is(err, object.ErrConflict) || attempt >= r.o.MaxRetries {
+		if !errors.Is(err, object.ErrPrecondition) && !errors.Is(err, object.ErrConcurrentRequest) || attempt >= r.o.MaxRetries {
 			return err
 		}
 		cur, err := r.readManifest(ctx)

@@ -220,7 +220,7 @@ func (r *Repo[T]) Create(ctx context.Context, v T) error {
 	write := newWriteID()
 	for attempt := 0; ; attempt++ {
 		_, err = r.commit(ctx, &v, text, seg, nil, write)
-		if (errors.Is(err, object.ErrConflict) || errors.Is(err, errBusy)) && attempt < r.o.MaxRetries {
+		if (errors.Is(err, object.ErrConcurrentRequest) || errors.Is(err, errBusy)) && attempt < r.o.MaxRetries {
 			r.backoff(ctx, attempt)
 			continue
 		}
@@ -406,7 +406,7 @@ func (r *Repo[T]) Delete(ctx context.Context, key any) error {
 			err = r.deleteOutcome(ctx, seg, cur.version, err)
 		}
 		if err != nil {
-			stale := errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConflict) || ok && errors.Is(err, object.ErrNotFound)
+			stale := errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConcurrentRequest) || ok && errors.Is(err, object.ErrNotFound)
 			if stale && attempt < r.o.MaxRetries {
 				if !ok {
 					r.backoff(ctx, attempt)
@@ -460,7 +460,7 @@ func (r *Repo[T]) current(ctx context.Context, seg string) (*recState, error) {
 // definite reports whether a store error says for sure that a write did
 // not happen.
 func definite(err error) bool {
-	return errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConflict) ||
+	return errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConcurrentRequest) ||
 		errors.Is(err, object.ErrNotFound) || errors.Is(err, object.ErrInvalidKey) ||
 		errors.Is(err, object.ErrPermission) || errors.Is(err, object.ErrUnsupported)
 }
@@ -480,7 +480,7 @@ func giveUp(err error) error {
 // retryable reports whether a commit failed because the record changed
 // under it (or the store asked for a retry).
 func retryable(err error) bool {
-	return errors.Is(err, object.ErrConflict) || errors.Is(err, errStaleBase) || errors.Is(err, errBusy)
+	return errors.Is(err, object.ErrConcurrentRequest) || errors.Is(err, errStaleBase) || errors.Is(err, errBusy)
 }
 
 // backoff sleeps a jittered, exponentially growing time, or until ctx is done.

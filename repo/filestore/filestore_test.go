@@ -311,7 +311,7 @@ func TestDirectoryConflicts(t *testing.T) {
 	put(t, st, "x", "file")
 	for _, key := range []string{"x/y", "x/y/z", "x/"} {
 		_, err := st.Put(ctx, key, nil, object.PutOptions{})
-		if !errors.Is(err, object.ErrInvalidKey) || errors.Is(err, object.ErrConflict) {
+		if !errors.Is(err, object.ErrInvalidKey) || errors.Is(err, object.ErrConcurrentRequest) {
 			t.Errorf("Put %q with x stored: %v, want ErrInvalidKey", key, err)
 		}
 	}

@@ -66,9 +66,11 @@ var (
 	// ErrPrecondition: an If-Match or If-None-Match condition on a write or
 	// delete did not hold (S3 412 PreconditionFailed).
 	ErrPrecondition = errors.New("object: precondition failed")
-	// ErrConflict: a concurrent conflicting request made this one fail; it is
-	// safe to retry after re-reading (S3 409 ConditionalRequestConflict).
-	ErrConflict = errors.New("object: conflicting concurrent request (retryable)")
+	// ErrConcurrentRequest: a concurrent conflicting request made this one
+	// fail; it did not happen, and it is safe to retry after re-reading (S3
+	// 409 ConditionalRequestConflict). Not to be confused with
+	// repo.ErrConflict, a stale record version.
+	ErrConcurrentRequest = errors.New("object: conflicting concurrent request (retryable)")
 	// ErrNotModified: a Get with IfNoneMatch named the current version (304).
 	ErrNotModified = errors.New("object: not modified")
 	// ErrInvalidKey: the key cannot be stored by this backend.
@@ -195,7 +197,7 @@ type Store interface {
 	// version differs, and with ErrNotFound or ErrPrecondition if the key does
 	// not exist. Among concurrent conditional Puts to one key, at most one
 	// whose condition held before any of them wins; the others fail with
-	// ErrPrecondition or ErrConflict. A conditional Put whose response was
+	// ErrPrecondition or ErrConcurrentRequest. A conditional Put whose response was
 	// lost and that the backend retried must report success if it can tell
 	// that its first attempt landed (the stored bytes are its own), and an
 	// error wrapping ErrOutcomeUnknown if it cannot; never ErrPrecondition

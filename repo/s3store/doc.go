@@ -142,7 +142,7 @@
 //
 //   - NoSuchKey, NotFound, 404: [object.ErrNotFound] (not NoSuchBucket)
 //   - PreconditionFailed, 412: [object.ErrPrecondition]
-//   - ConditionalRequestConflict, 409: [object.ErrConflict]
+//   - ConditionalRequestConflict, 409: [object.ErrConcurrentRequest]
 //   - NotModified, 304: [object.ErrNotModified]
 //   - AccessDenied, 403: [object.ErrPermission]
 //   - KeyTooLongError, and the POSIX-backed servers' ObjectParentIsFile,

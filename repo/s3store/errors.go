@@ -95,7 +95,7 @@ func sentinelFor(err error) error {
 	case "PreconditionFailed":
 		return object.ErrPrecondition
 	case "ConditionalRequestConflict":
-		return object.ErrConflict
+		return object.ErrConcurrentRequest
 	case "NotModified":
 		return object.ErrNotModified
 	case "AccessDenied", "AllAccessDisabled":
@@ -111,7 +111,7 @@ func sentinelFor(err error) error {
 	case 412:
 		return object.ErrPrecondition
 	case 409:
-		return object.ErrConflict
+		return object.ErrConcurrentRequest
 	case 304:
 		return object.ErrNotModified
 	case 403:
@@ -125,7 +125,7 @@ func sentinelFor(err error) error {
 // isConditionFailure reports whether err says a condition did not hold.
 func isConditionFailure(err error) bool {
 	s := sentinelFor(err)
-	return s == object.ErrPrecondition || s == object.ErrConflict
+	return s == object.ErrPrecondition || s == object.ErrConcurrentRequest
 }
 
 // wrap classifies err from operation op on key.

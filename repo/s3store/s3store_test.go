@@ -820,7 +820,7 @@ func TestErrorMapping(t *testing.T) {
 		{404, "NoSuchBucket", nil},
 		{412, "PreconditionFailed", object.ErrPrecondition},
 		{412, "", object.ErrPrecondition},
-		{409, "ConditionalRequestConflict", object.ErrConflict},
+		{409, "ConditionalRequestConflict", object.ErrConcurrentRequest},
 		{409, "ObjectParentIsFile", object.ErrInvalidKey},
 		{409, "ExistingObjectIsDirectory", object.ErrInvalidKey},
 		{400, "KeyTooLongError", object.ErrInvalidKey},
@@ -831,7 +831,7 @@ func TestErrorMapping(t *testing.T) {
 		{500, "InternalError", nil},
 		{503, "SlowDown", nil},
 	}
-	all := []error{object.ErrNotFound, object.ErrPrecondition, object.ErrConflict, object.ErrNotModified,
+	all := []error{object.ErrNotFound, object.ErrPrecondition, object.ErrConcurrentRequest, object.ErrNotModified,
 		object.ErrInvalidKey, object.ErrPermission, object.ErrUnsupported}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.status, tt.code), func(t *testing.T) {

@@ -485,7 +485,7 @@ func race(fn func(i int) (object.Info, error)) ([]object.Info, []error) {
 }
 
 // oneWinner checks that exactly one racer won, that the losers failed with
-// ErrPrecondition or ErrConflict, and that key holds the winner's write.
+// ErrPrecondition or ErrConcurrentRequest, and that key holds the winner's write.
 func oneWinner(t *testing.T, st object.Store, key string, infos []object.Info, errs []error) {
 	t.Helper()
 	winner := -1
@@ -496,9 +496,9 @@ func oneWinner(t *testing.T, st object.Store, key string, infos []object.Info, e
 				t.Errorf("writers %d and %d both won", winner, i)
 			}
 			winner = i
-		case errors.Is(err, object.ErrPrecondition), errors.Is(err, object.ErrConflict):
+		case errors.Is(err, object.ErrPrecondition), errors.Is(err, object.ErrConcurrentRequest):
 		default:
-			t.Errorf("writer %d: error %v; want ErrPrecondition or ErrConflict", i, err)
+			t.Errorf("writer %d: error %v; want ErrPrecondition or ErrConcurrentRequest", i, err)
 		}
 	}
 	if winner < 0 {
@@ -1059,7 +1059,7 @@ func wantUnknown(t *testing.T, what string, err error) {
 	if !errors.Is(err, object.ErrOutcomeUnknown) {
 		t.Errorf("%s: error = %v; want one wrapping ErrOutcomeUnknown", what, err)
 	}
-	for _, wrong := range []error{object.ErrPrecondition, object.ErrConflict, object.ErrNotFound} {
+	for _, wrong := range []error{object.ErrPrecondition, object.ErrConcurrentRequest, object.ErrNotFound} {
 		if errors.Is(err, wrong) {
 			t.Errorf("%s: error %v wraps %v: the caller would take the write for one that did not land", what, err, wrong)
 		}
