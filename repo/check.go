@@ -605,7 +605,7 @@ func (c *checker[T]) fill(ctx context.Context, seg string, scanned []uint64, ent
 		case errors.Is(err, ErrUnique):
 			c.problem("record %s: %s", quote(text), strings.TrimPrefix(err.Error(), ErrUnique.Error()+": "))
 			continue
-		case errors.Is(err, errBusy), errors.Is(err, errStaleBase):
+		case outcomeOf(err) == busy, outcomeOf(err) == stale:
 			continue // a write of this record is under way and maintains it
 		case err != nil:
 			return err

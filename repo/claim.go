@@ -42,18 +42,6 @@ type claimBody struct {
 
 const claimAttempts = 8
 
-// errBusy reports that another write of the same record holds a claim this
-// write needs; the operation retries after a backoff.
-var errBusy = errors.New("another write of this record is in progress")
-
-// errRecheck reports that the owner's record changed while the claim was
-// being judged: read the claim and the record again.
-var errRecheck = errors.New("the owner's record changed; look again")
-
-// errValid reports that the claim already names the key, whose record, at
-// the version the caller read, holds the value.
-var errValid = errors.New("the claim is already held by this record")
-
 // claim acquires the unique claim of index ix for value segment vseg (field
 // value fv, for messages) and returns the claim object's version.
 func (r *Repo[T]) claim(ctx context.Context, ix *indexDef, vseg string, fv reflect.Value, cb claimBody) (string, error) {
@@ -68,7 +56,7 @@ func (r *Repo[T]) claim(ctx context.Context, ix *indexDef, vseg string, fv refle
 			r.observeClock(info.LastModified)
 			return info.Version, nil
 		}
-		if !lookAgain(ctx, err) {
+		if !readClaimAfter(ctx, err) {
 			return "", err
 		}
 		obj, err := r.st.Get(ctx, name, object.GetOptions{})
@@ -86,15 +74,16 @@ func (r *Repo[T]) claim(ctx context.Context, ix *indexDef, vseg string, fv refle
 			return obj.Version, nil // our own, from an attempt whose response was lost
 		}
 		if owner.Seg != "" {
-			err := r.claimIsFree(ctx, ix, vseg, fv, obj, owner, cb)
-			if errors.Is(err, errValid) {
-				return obj.Version, nil
-			}
-			if errors.Is(err, errRecheck) {
-				continue
-			}
-			if err != nil {
+			verdict, err := r.claimIsFree(ctx, ix, vseg, fv, obj, owner, cb)
+			switch {
+			case err != nil:
 				return "", err
+			case verdict == claimHeld:
+				return obj.Version, nil
+			case verdict == ownerMoved:
+				continue
+			case verdict != 0:
+				return "", withOutcome(verdict, nil)
 			}
 		}
 		info, err = r.st.Put(ctx, name, body, object.PutOptions{IfMatch: obj.Version})
@@ -102,82 +91,83 @@ func (r *Repo[T]) claim(ctx context.Context, ix *indexDef, vseg string, fv refle
 			r.observeClock(info.LastModified)
 			return info.Version, nil
 		}
-		if !errors.Is(err, object.ErrNotFound) && !lookAgain(ctx, err) {
+		if !errors.Is(err, object.ErrNotFound) && !readClaimAfter(ctx, err) {
 			return "", err
 		}
 	}
 	// Other writers keep taking the value over: let the operation back off
 	// and try again (it gives up with ErrConflict after Options.MaxRetries).
-	return "", fmt.Errorf("%w: the claim on %s %s kept changing under %d attempts", errBusy, ix.name, showValue(fv), claimAttempts)
+	return "", withOutcome(busy, fmt.Errorf("the claim on %s %s kept changing under %d attempts", ix.name, showValue(fv), claimAttempts))
 }
 
-// lookAgain reports whether a failed claim write calls for reading the
+// readClaimAfter reports whether a failed claim write calls for reading the
 // claim: its condition failed, or its outcome is unknown (a lost response),
 // in which case the claim names its write if it landed.
-func lookAgain(ctx context.Context, err error) bool {
+func readClaimAfter(ctx context.Context, err error) bool {
 	return errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConcurrentRequest) ||
 		!definite(err) && ctx.Err() == nil
 }
 
-// claimIsFree returns nil if the claim obj, owned by owner, may be taken
-// over by the write me. It returns an error wrapping ErrUnique if another
-// record holds or is about to hold the value, errStaleBase if me can no
-// longer commit anyway (its own record moved), and errBusy if a pending
-// write of the same record is in the way.
-func (r *Repo[T]) claimIsFree(ctx context.Context, ix *indexDef, vseg string, fv reflect.Value, obj object.Object, owner, me claimBody) error {
+// claimIsFree judges the claim obj, owned by owner, for the write me: 0 if
+// me may take it over; claimHeld if me's record holds it already; ownerMoved
+// if the owner's record moved while it was judged; stale if me can no
+// longer commit anyway (its own record moved); busy if a pending write of
+// the same record is in the way; and an error wrapping ErrUnique if another
+// record holds or is about to hold the value.
+func (r *Repo[T]) claimIsFree(ctx context.Context, ix *indexDef, vseg string, fv reflect.Value, obj object.Object, owner, me claimBody) (outcome, error) {
 	sameKey := owner.Seg == me.Seg
 	rec, err := r.st.Get(ctx, r.recordName(owner.Seg), object.GetOptions{})
 	exists := err == nil
 	if err != nil && !errors.Is(err, object.ErrNotFound) {
-		return err
+		return 0, err
 	}
 	if exists {
 		env, derr := decodeEnvelope(rec.Body)
 		if derr != nil {
-			return errorf(ErrUnique, "%s %s is claimed by key %s, whose record cannot be read (%v); run Check", ix.name, showValue(fv), quote(owner.Key), derr)
+			return 0, errorf(ErrUnique, "%s %s is claimed by key %s, whose record cannot be read (%v); run Check", ix.name, showValue(fv), quote(owner.Key), derr)
 		}
 		holds := r.holds(env, rec.Key, ix, vseg)
 		switch {
 		case holds && !sameKey:
-			return errorf(ErrUnique, "%s %s is held by key %s", ix.name, showValue(fv), quote(owner.Key))
+			return 0, errorf(ErrUnique, "%s %s is held by key %s", ix.name, showValue(fv), quote(owner.Key))
 		case holds && !me.Create && rec.Version == me.Base:
-			return errValid // Reindex or Check of a record that holds it
+			return claimHeld, nil // Reindex or Check of a record that holds it
 		case sameKey && (me.Create || rec.Version != me.Base):
-			return errStaleBase // our own record moved: this write cannot commit
+			return stale, nil // our own record moved: this write cannot commit
 		case !owner.Create && rec.Version == owner.Base:
 			// Pending update: fence it by moving the owner's record past
 			// the version its commit is conditioned on.
 			env.Prev, env.Write = env.Write, newWriteID()
 			body, err := env.encode()
 			if err != nil {
-				return err
+				return 0, err
 			}
 			_, err = r.st.Put(ctx, rec.Key, body, object.PutOptions{IfMatch: rec.Version})
 			if errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrNotFound) || errors.Is(err, object.ErrConcurrentRequest) {
 				// The record moved first, maybe by the owner's own commit,
 				// which would now hold the value: look again.
-				return errRecheck
+				return ownerMoved, nil
 			}
 			if err != nil {
-				return err
+				return 0, err
 			}
 			if sameKey {
-				return errStaleBase // we moved our own base
+				return stale, nil // we moved our own base
 			}
 		}
-		return nil // the owner's commit can no longer succeed
+		return 0, nil // the owner's commit can no longer succeed
 	}
 	switch {
 	case sameKey && !me.Create:
-		return errStaleBase // our record was deleted
+		return stale, nil // our record was deleted
 	case !owner.Create:
-		return nil // record deleted: an If-Match commit cannot succeed
+		return 0, nil // record deleted: an If-Match commit cannot succeed
 	case !obj.LastModified.IsZero() && obj.LastModified.Add(r.o.ClaimLease).Before(r.storeNow()):
-		return nil // an abandoned create, past its lease
+		return 0, nil // an abandoned create, past its lease
 	case sameKey:
-		return errBusy
+		return busy, nil
 	}
-	return errorf(ErrUnique, "%s %s is claimed by a pending create of key %s: retry later, or run Check with repair after the claim lease (%v) has passed", ix.name, showValue(fv), quote(owner.Key), r.o.ClaimLease)
+	return 0, errorf(ErrUnique, "%s %s is claimed by a pending create of key %s: retry later, or run Check with repair after the claim lease (%v) has passed", ix.name, showValue(fv), quote(owner.Key), r.o.ClaimLease)
 }
 
 // holds reports whether the record in env holds value segment vseg of ix.

@@ -622,7 +622,7 @@ func (r *Repo[T]) retrack(ctx context.Context, seg string, obj object.Object, en
 	info, err := r.writeRecord(ctx, seg, body, &recState{version: obj.Version}, write)
 	if err != nil {
 		r.cache.drop(seg)
-		if errors.Is(err, errStaleBase) || definite(err) {
+		if outcomeOf(err) == stale || definite(err) {
 			r.undo(ctx, w)
 		}
 		return err

@@ -220,17 +220,17 @@ func (r *Repo[T]) Create(ctx context.Context, v T) error {
 	write := newWriteID()
 	for attempt := 0; ; attempt++ {
 		_, err = r.commit(ctx, &v, text, seg, nil, write)
-		if (errors.Is(err, object.ErrConcurrentRequest) || errors.Is(err, errBusy)) && attempt < r.o.MaxRetries {
+		if (errors.Is(err, object.ErrConcurrentRequest) || outcomeOf(err) == busy) && attempt < r.o.MaxRetries {
 			r.backoff(ctx, attempt)
 			continue
 		}
 		if errors.Is(err, ErrUnique) {
 			// An existing record is the better answer than its values.
 			if cur, cerr := r.current(ctx, seg); cerr == nil && cur != nil {
-				err = errStaleBase
+				err = ErrExists
 			}
 		}
-		if errors.Is(err, errStaleBase) {
+		if outcomeOf(err) == stale {
 			err = ErrExists
 		}
 		return wrapErr("Create", r.m.name, text, giveUp(err))
@@ -302,12 +302,12 @@ func (r *Repo[T]) Replace(ctx context.Context, v T, version string) error {
 	}
 	if _, err = r.commit(ctx, &v, text, seg, cur, newWriteID()); err != nil {
 		r.cache.drop(seg)
-		switch {
-		case errors.Is(err, errBusy):
+		switch o := outcomeOf(err); {
+		case o == busy:
 			err = errorf(ErrConflict, "another write of the record is in progress")
-		case errors.Is(err, errStaleBase) && errors.Is(err, object.ErrNotFound):
+		case o == stale && errors.Is(err, object.ErrNotFound):
 			err = errorf(ErrNotFound, "deleted since version %s", version)
-		case errors.Is(err, errStaleBase):
+		case o == stale:
 			err = errorf(ErrConflict, "the record changed since version %s", version)
 		}
 	}
@@ -468,10 +468,10 @@ func definite(err error) bool {
 // giveUp turns the internal retry signals into ErrConflict once an
 // operation has run out of attempts.
 func giveUp(err error) error {
-	switch {
-	case errors.Is(err, errBusy):
+	switch outcomeOf(err) {
+	case busy:
 		return errorf(ErrConflict, "gave up: %v", err)
-	case errors.Is(err, errStaleBase):
+	case stale:
 		return errorf(ErrConflict, "gave up: the record kept changing")
 	}
 	return err
@@ -480,7 +480,8 @@ func giveUp(err error) error {
 // retryable reports whether a commit failed because the record changed
 // under it (or the store asked for a retry).
 func retryable(err error) bool {
-	return errors.Is(err, object.ErrConcurrentRequest) || errors.Is(err, errStaleBase) || errors.Is(err, errBusy)
+	o := outcomeOf(err)
+	return errors.Is(err, object.ErrConcurrentRequest) || o == stale || o == busy
 }
 
 // backoff sleeps a jittered, exponentially growing time, or until ctx is done.

@@ -224,17 +224,6 @@ func (r *Repo[T]) encodeValue(v *T) ([]byte, error) {
 	return r.o.Codec.Marshal(v)
 }
 
-// errStaleBase reports that the record was not in the state the write was
-// conditioned on. Create turns it into ErrExists, Replace into ErrConflict;
-// Put and Update retry.
-var errStaleBase = errors.New("record changed since it was read")
-
-// staleErr wraps errStaleBase and the store's error.
-type staleErr struct{ cause error }
-
-func (e *staleErr) Error() string   { return errStaleBase.Error() }
-func (e *staleErr) Unwrap() []error { return []error{errStaleBase, e.cause} }
-
 // unknownErr reports a record write whose outcome could not be decided. It
 // wraps ErrOutcomeUnknown and the store's error.
 type unknownErr struct{ cause error }
@@ -281,7 +270,7 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 	info, err := r.writeRecord(ctx, seg, body, cur, env.Write)
 	if err != nil {
 		r.cache.drop(seg)
-		if errors.Is(err, errStaleBase) || definite(err) {
+		if outcomeOf(err) == stale || definite(err) {
 			r.undo(ctx, w)
 		}
 		return nil, err
@@ -404,7 +393,7 @@ func (r *Repo[T]) writeIndexes(ctx context.Context, v *T, text, seg string, segs
 }
 
 // writeRecord writes the record body, the commit point, conditioned on
-// cur. It returns errStaleBase (wrapped) when the condition failed, an
+// cur. It returns an error carrying stale when the condition failed, an
 // error wrapping ErrOutcomeUnknown when the write may or may not have
 // landed, and the stored Info when it landed, also when its response was
 // lost and reading the record back proves it.
@@ -418,7 +407,7 @@ func (r *Repo[T]) writeRecord(ctx context.Context, seg string, body []byte, cur 
 	case err == nil:
 		return info, nil
 	case errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrNotFound) && cur != nil:
-		return object.Info{}, &staleErr{cause: err}
+		return object.Info{}, withOutcome(stale, err)
 	case definite(err):
 		return object.Info{}, err
 	}
