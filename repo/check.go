@@ -526,12 +526,12 @@ func (c *checker[T]) fillMissing(ctx context.Context) error {
 			if c.vals[n*c.k+pos] == 0 {
 				continue
 			}
-			st := c.state[n*c.k+pos]
-			if st&hasEntry == 0 {
+			state := c.state[n*c.k+pos]
+			if state&hasEntry == 0 {
 				c.rep.MissingEntries++
 				entries = append(entries, pos)
 			}
-			if c.r.m.indexes[pos].unique && st&hasClaim == 0 {
+			if c.r.m.indexes[pos].unique && state&hasClaim == 0 {
 				c.rep.MissingClaims++
 				claims = append(claims, pos)
 			}

@@ -554,9 +554,9 @@ func (r *Repo[T]) retrack(ctx context.Context, seg string, obj object.Object, en
 	set := func(name string, f func(*ixState)) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		st := next[name]
-		f(&st)
-		next[name] = st
+		is := next[name]
+		f(&is)
+		next[name] = is
 	}
 	for i, s := range segs {
 		if s == "" {
@@ -586,7 +586,7 @@ func (r *Repo[T]) retrack(ctx context.Context, seg string, obj object.Object, en
 				if err != nil {
 					return err
 				}
-				set(ix.name, func(st *ixState) { st.E, st.W = info.Version, id })
+				set(ix.name, func(is *ixState) { is.E, is.W = info.Version, id })
 				return nil
 			})
 		}
@@ -597,7 +597,7 @@ func (r *Repo[T]) retrack(ctx context.Context, seg string, obj object.Object, en
 				if err != nil {
 					return err
 				}
-				set(ix.name, func(st *ixState) { st.C = ver })
+				set(ix.name, func(is *ixState) { is.C = ver })
 				w.mu.Lock()
 				if w.claims == nil {
 					w.claims = map[string]string{}
@@ -630,7 +630,7 @@ func (r *Repo[T]) retrack(ctx context.Context, seg string, obj object.Object, en
 	if info.Version != "" {
 		r.observeClock(info.LastModified)
 		info.Size = int64(len(body))
-		r.cache.put(seg, newState(info, env, body))
+		r.cache.put(seg, newRecState(info, env, body))
 	}
 	r.removeStale(ctx, seg, old, next)
 	return nil

@@ -106,19 +106,19 @@ func (r *Repo[T]) attach(ctx context.Context, refresh bool) (*manifest, error) {
 		}
 		// A new index is built already if the model has no records; the
 		// emptiness LIST is made at most once per attempt, and only if needed.
-		newState := ""
+		newIndexState := ""
 		stateOfNew := func() (string, error) {
-			if newState == "" {
+			if newIndexState == "" {
 				empty, err := r.empty(ctx)
 				if err != nil {
 					return "", err
 				}
-				newState = stateBuilding
+				newIndexState = stateBuilding
 				if empty {
-					newState = stateReady
+					newIndexState = stateReady
 				}
 			}
-			return newState, nil
+			return newIndexState, nil
 		}
 		opts := object.PutOptions{IfNoneMatch: "*"}
 		if m == nil {

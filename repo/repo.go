@@ -173,9 +173,9 @@ func (r *Repo[T]) load(ctx context.Context, seg string) (T, *recState, *envelope
 	if err != nil {
 		return zero, nil, nil, r.recordErr(seg, obj, err)
 	}
-	st := newState(obj.Info, env, obj.Body)
-	r.cache.put(seg, st)
-	return v, st, env, nil
+	rs := newRecState(obj.Info, env, obj.Body)
+	r.cache.put(seg, rs)
+	return v, rs, env, nil
 }
 
 // Get returns the value stored under key. A missing key is an error for
@@ -195,11 +195,11 @@ func (r *Repo[T]) getRecord(ctx context.Context, op string, key any) (Record[T],
 	if err != nil {
 		return Record[T]{}, wrapErr(op, r.m.name, keyText(key), err)
 	}
-	v, st, _, err := r.load(ctx, seg)
+	v, rs, _, err := r.load(ctx, seg)
 	if err != nil {
 		return Record[T]{}, wrapErr(op, r.m.name, text, err)
 	}
-	return Record[T]{Value: v, Version: st.version, Created: st.created, Updated: st.updated, Schema: st.schema}, nil
+	return Record[T]{Value: v, Version: rs.version, Created: rs.created, Updated: rs.updated, Schema: rs.schema}, nil
 }
 
 // --- writing ---
@@ -452,9 +452,9 @@ func (r *Repo[T]) current(ctx context.Context, seg string) (*recState, error) {
 	if err != nil {
 		return nil, errorf(ErrCorrupt, "record %s: %v", obj.Key, err)
 	}
-	st := newState(obj.Info, env, obj.Body)
-	r.cache.put(seg, st)
-	return st, nil
+	rs := newRecState(obj.Info, env, obj.Body)
+	r.cache.put(seg, rs)
+	return rs, nil
 }
 
 // definite reports whether a store error says for sure that a write did
@@ -522,12 +522,12 @@ type recState struct {
 // maxCachedBody is the largest record whose body the state cache keeps.
 const maxCachedBody = 64 << 10
 
-func newState(info object.Info, env *envelope, body []byte) *recState {
-	st := &recState{version: info.Version, write: env.Write, created: env.Created, updated: env.Updated, schema: env.Schema, index: env.Index}
+func newRecState(info object.Info, env *envelope, body []byte) *recState {
+	rs := &recState{version: info.Version, write: env.Write, created: env.Created, updated: env.Updated, schema: env.Schema, index: env.Index}
 	if len(body) <= maxCachedBody {
-		st.body = body
+		rs.body = body
 	}
-	return st
+	return rs
 }
 
 // stateCache remembers the last state this Repo saw of each record, so that
@@ -549,11 +549,11 @@ const (
 func (c *stateCache) get(seg string) (*recState, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st, ok := c.m[seg]
-	return st, ok
+	rs, ok := c.m[seg]
+	return rs, ok
 }
 
-func (c *stateCache) put(seg string, st *recState) {
+func (c *stateCache) put(seg string, rs *recState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
@@ -561,13 +561,13 @@ func (c *stateCache) put(seg string, st *recState) {
 	}
 	c.remove(seg)
 	for k := range c.m { // evict arbitrary entries while over a bound
-		if len(c.m) < stateCacheSize && c.bytes+len(st.body) <= stateCacheBytes {
+		if len(c.m) < stateCacheSize && c.bytes+len(rs.body) <= stateCacheBytes {
 			break
 		}
 		c.remove(k)
 	}
-	c.m[seg] = st
-	c.bytes += len(st.body)
+	c.m[seg] = rs
+	c.bytes += len(rs.body)
 }
 
 func (c *stateCache) remove(seg string) {

@@ -279,7 +279,7 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 	if info.Version != "" { // else it landed and was replaced already
 		r.observeClock(info.LastModified)
 		info.Size = int64(len(body))
-		next = newState(info, env, body)
+		next = newRecState(info, env, body)
 		r.cache.put(seg, next)
 	}
 	if cur != nil {
@@ -334,9 +334,9 @@ func (r *Repo[T]) writeIndexes(ctx context.Context, v *T, text, seg string, segs
 	set := func(name string, f func(*ixState)) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		st := env.Index[name]
-		f(&st)
-		env.Index[name] = st
+		is := env.Index[name]
+		f(&is)
+		env.Index[name] = is
 	}
 	var tasks []func(context.Context) error
 	for i, s := range segs {
@@ -368,7 +368,7 @@ func (r *Repo[T]) writeIndexes(ctx context.Context, v *T, text, seg string, segs
 				return err
 			}
 			r.observeClock(info.LastModified)
-			set(name, func(st *ixState) { st.E = info.Version })
+			set(name, func(is *ixState) { is.E = info.Version })
 			return nil
 		})
 		if ix.unique {
@@ -378,7 +378,7 @@ func (r *Repo[T]) writeIndexes(ctx context.Context, v *T, text, seg string, segs
 				if err != nil {
 					return err
 				}
-				set(name, func(st *ixState) { st.C = ver })
+				set(name, func(is *ixState) { is.C = ver })
 				w.mu.Lock()
 				if w.claims == nil {
 					w.claims = map[string]string{}
@@ -444,26 +444,26 @@ func (r *Repo[T]) writeRecord(ctx context.Context, seg string, body []byte, cur 
 func (r *Repo[T]) removeStale(ctx context.Context, seg string, old, next map[string]ixState) {
 	condDelete := r.st.Capabilities().ConditionalDelete
 	var tasks []func(context.Context) error
-	for name, st := range old {
+	for name, is := range old {
 		n, ok := next[name]
-		sameValue := ok && n.V == st.V
-		if sameValue && n.W == st.W {
+		sameValue := ok && n.V == is.V
+		if sameValue && n.W == is.W {
 			continue // the same entry and claim go on
 		}
 		// The entry is superseded: by another value, or by an entry of the
 		// same value named with another write id (Reindex's retrack).
 		switch {
-		case st.W != "":
-			key := r.entryName(name, st.V, seg, st.W)
+		case is.W != "":
+			key := r.entryName(name, is.V, seg, is.W)
 			tasks = append(tasks, func(ctx context.Context) error { return r.deleteOwn(ctx, key) })
-		case st.E != "" && condDelete:
-			key := r.entryName(name, st.V, seg, "")
-			ver := st.E
+		case is.E != "" && condDelete:
+			key := r.entryName(name, is.V, seg, "")
+			ver := is.E
 			tasks = append(tasks, func(ctx context.Context) error { return r.deleteIfMatch(ctx, key, ver) })
 		}
-		if st.C != "" && !sameValue { // one value, one claim object
-			key := r.claimName(name, st.V)
-			ver := st.C
+		if is.C != "" && !sameValue { // one value, one claim object
+			key := r.claimName(name, is.V)
+			ver := is.C
 			tasks = append(tasks, func(ctx context.Context) error { return r.releaseClaim(ctx, key, ver) })
 		}
 	}
