@@ -400,152 +400,187 @@ func recordError(err error) bool {
 // or the listing ends. A record that cannot be decoded goes to emit too, as
 // a zero value and an error naming its key (see recordError); it does not
 // count towards limit. Errors that end the query go to fail.
+//
+// Three steps run at once: list lists and starts a fetch per hit, at most
+// window at a time; fetch reads and verifies one record; deliver passes the
+// results on in listing order.
 func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit, window int, emit func(T, string, error) bool, fail func(error)) {
 	if startAfter == "" {
 		startAfter = q.startAfter
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	type result struct {
-		v    T
-		key  string
-		ok   bool
-		held bool // holds a slot of sem
-		err  error
-		done chan struct{}
+	qr := &queryRun[T]{
+		r: r, q: q, limit: limit,
+		results: make(chan *hit[T], window),
+		sem:     make(chan struct{}, window),
+		more:    make(chan struct{}, 1),
 	}
-	results := make(chan *result, window)
-	sem := make(chan struct{}, window)
-	// With a limit, the producer starts no more fetches than can still be
-	// needed: limit, plus one for every hit that verification dropped.
-	var dropped atomic.Int64
-	more := make(chan struct{}, 1)
-	var wg sync.WaitGroup
 	defer func() {
 		cancel()
-		for range results { // let the producer finish
+		for range qr.results { // let list finish
 		}
-		wg.Wait()
+		qr.wg.Wait()
 	}()
+	go qr.list(ctx, startAfter)
+	qr.deliver(ctx, emit, fail)
+}
 
-	go func() {
-		defer close(results)
-		pageSize, launched := 0, 0
-		lastEntry := ""
-		if limit > 0 {
-			pageSize = min(limit, object.MaxPageSize)
-		}
-		for info, err := range object.All(ctx, r.st, q.prefix, startAfter, pageSize) {
-			res := &result{done: make(chan struct{})}
-			if err != nil {
-				res.err = err
-				close(res.done)
-				select {
-				case results <- res:
-				case <-ctx.Done():
-				}
-				return
-			}
-			rest := info.Key[len(q.prefix):]
-			if q.stop != nil && q.stop(rest) {
-				return
-			}
-			if q.holds != nil {
-				// Entries of one record under one value list together
-				// (one per write that left one): fetch the record once.
-				entry := entryOf(rest)
-				if entry == lastEntry {
-					continue
-				}
-				lastEntry = entry
-			}
-			res.key = info.Key
-			launched++
+// queryRun is one execution of a query.
+type queryRun[T any] struct {
+	r     *Repo[T]
+	q     *query[T]
+	limit int
+
+	results chan *hit[T]  // in listing order
+	sem     chan struct{} // bounds the fetches in flight
+	wg      sync.WaitGroup
+	// With a limit, list starts no more fetches than can still be needed:
+	// limit, plus one for every hit that verification dropped.
+	dropped atomic.Int64
+	more    chan struct{}
+}
+
+// hit is one listed key and, once done is closed, its fetched record.
+type hit[T any] struct {
+	v    T
+	key  string
+	ok   bool // verified: pass it on
+	held bool // holds a slot of sem
+	err  error
+	done chan struct{}
+}
+
+// list lists the query's keys and starts a fetch for each record to read.
+func (qr *queryRun[T]) list(ctx context.Context, startAfter string) {
+	defer close(qr.results)
+	q := qr.q
+	pageSize, launched := 0, 0
+	lastEntry := ""
+	if qr.limit > 0 {
+		pageSize = min(qr.limit, object.MaxPageSize)
+	}
+	for info, err := range object.All(ctx, qr.r.st, q.prefix, startAfter, pageSize) {
+		h := &hit[T]{done: make(chan struct{})}
+		if err != nil {
+			h.err = err
+			close(h.done)
 			select {
-			case sem <- struct{}{}:
-				res.held = true
+			case qr.results <- h:
+			case <-ctx.Done():
+			}
+			return
+		}
+		rest := info.Key[len(q.prefix):]
+		if q.stop != nil && q.stop(rest) {
+			return
+		}
+		if q.holds != nil {
+			// Entries of one record under one value list together (one
+			// per write that left one): fetch the record once.
+			entry := entryOf(rest)
+			if entry == lastEntry {
+				continue
+			}
+			lastEntry = entry
+		}
+		h.key = info.Key
+		launched++
+		select {
+		case qr.sem <- struct{}{}:
+			h.held = true
+		case <-ctx.Done():
+			return
+		}
+		qr.wg.Add(1)
+		go qr.fetch(ctx, h, info, q.seg(rest), rest)
+		select {
+		case qr.results <- h:
+		case <-ctx.Done():
+			return
+		}
+		// Wait here, before the listing asks for another page.
+		for qr.limit > 0 && launched-int(qr.dropped.Load()) >= qr.limit {
+			select {
+			case <-qr.more:
 			case <-ctx.Done():
 				return
 			}
-			wg.Add(1)
-			go func(info object.Info, seg, rest string) {
-				defer wg.Done()
-				defer close(res.done)
-				v, _, _, err := r.load(ctx, seg)
-				switch {
-				case errors.Is(err, object.ErrNotFound):
-					if q.holds != nil {
-						r.dropLeftover(ctx, info)
-					}
-				case err != nil:
-					res.err = err
-				case q.keep == nil:
-					res.v, res.ok = v, true
-				default:
-					res.ok, res.err = q.keep(&v, rest)
-					if res.err != nil {
-						// The record decodes but its indexed values do not
-						// (a TextMarshaler failing, say): its problem only.
-						text, _, _ := r.keyOf(&v)
-						res.err = &corruptRecord{key: text, err: errorf(ErrCorrupt, "record %s: %v", quote(text), res.err)}
-					}
-					res.v = v
-					if !res.ok && res.err == nil && !q.holds(&v, rest) {
-						r.dropLeftover(ctx, info)
-					}
-				}
-			}(info, q.seg(rest), rest)
-			select {
-			case results <- res:
-			case <-ctx.Done():
-				return
-			}
-			// Wait here, before the listing asks for another page.
-			for limit > 0 && launched-int(dropped.Load()) >= limit {
-				select {
-				case <-more:
-				case <-ctx.Done():
-					return
-				}
-			}
 		}
-	}()
+	}
+}
 
+// fetch reads the record with segment seg that the listed info names and
+// verifies it against the key it was listed under; an index entry that the
+// record does not back is a leftover, removed if old enough.
+func (qr *queryRun[T]) fetch(ctx context.Context, h *hit[T], info object.Info, seg, rest string) {
+	defer qr.wg.Done()
+	defer close(h.done)
+	r, q := qr.r, qr.q
+	v, _, _, err := r.load(ctx, seg)
+	switch {
+	case errors.Is(err, object.ErrNotFound):
+		if q.holds != nil {
+			r.dropLeftover(ctx, info)
+		}
+	case err != nil:
+		h.err = err
+	case q.keep == nil:
+		h.v, h.ok = v, true
+	default:
+		h.ok, h.err = q.keep(&v, rest)
+		if h.err != nil {
+			// The record decodes but its indexed values do not (a
+			// TextMarshaler failing, say): its problem only.
+			text, _, _ := r.keyOf(&v)
+			h.err = &corruptRecord{key: text, err: errorf(ErrCorrupt, "record %s: %v", quote(text), h.err)}
+		}
+		h.v = v
+		if !h.ok && h.err == nil && !q.holds(&v, rest) {
+			r.dropLeftover(ctx, info)
+		}
+	}
+}
+
+// skipped tells list that a hit gave no result, so it may start one more.
+func (qr *queryRun[T]) skipped() {
+	qr.dropped.Add(1)
+	select {
+	case qr.more <- struct{}{}:
+	default:
+	}
+}
+
+// deliver passes the fetched records to emit in listing order.
+func (qr *queryRun[T]) deliver(ctx context.Context, emit func(T, string, error) bool, fail func(error)) {
+	r, q := qr.r, qr.q
 	n := 0
-	for res := range results {
-		<-res.done
-		if res.held {
-			<-sem
+	for h := range qr.results {
+		<-h.done
+		if h.held {
+			<-qr.sem
 		}
-		if res.err != nil && recordError(res.err) && ctx.Err() == nil {
-			dropped.Add(1)
-			select {
-			case more <- struct{}{}:
-			default:
-			}
+		if h.err != nil && recordError(h.err) && ctx.Err() == nil {
+			qr.skipped()
 			var zero T
-			if !emit(zero, res.key, wrapErr(q.op, r.m.name, corruptKey(res.err), res.err)) {
+			if !emit(zero, h.key, wrapErr(q.op, r.m.name, corruptKey(h.err), h.err)) {
 				return
 			}
 			continue
 		}
-		if res.err != nil {
-			if ctx.Err() == nil || errors.Is(res.err, context.Canceled) || errors.Is(res.err, context.DeadlineExceeded) {
-				fail(wrapErr(q.op, r.m.name, "", res.err))
+		if h.err != nil {
+			if ctx.Err() == nil || errors.Is(h.err, context.Canceled) || errors.Is(h.err, context.DeadlineExceeded) {
+				fail(wrapErr(q.op, r.m.name, "", h.err))
 			}
 			return
 		}
-		if !res.ok {
-			dropped.Add(1)
-			select {
-			case more <- struct{}{}:
-			default:
-			}
+		if !h.ok {
+			qr.skipped()
 			continue
 		}
-		if !emit(res.v, res.key, nil) {
+		if !emit(h.v, h.key, nil) {
 			return
 		}
-		if n++; limit > 0 && n >= limit {
+		if n++; qr.limit > 0 && n >= qr.limit {
 			return
 		}
 	}
