@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -26,23 +28,37 @@ const Scheme = "s3"
 // server, and then the region defaults to us-east-1; pathStyle puts the
 // bucket in the URL path instead of the host name.
 func NewClient(ctx context.Context, region, endpoint string, pathStyle bool) (*s3.Client, error) {
+	c, _, err := newClient(ctx, region, endpoint, pathStyle)
+	return c, err
+}
+
+// newClient is NewClient, also returning the HTTP transport of the client,
+// so that a store that owns the client can close its idle connections. The
+// transport has the SDK's default settings and, like the SDK's default HTTP
+// client, the client does not follow redirects.
+func newClient(ctx context.Context, region, endpoint string, pathStyle bool) (*s3.Client, *http.Transport, error) {
 	if endpoint != "" {
 		u, err := url.Parse(endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("s3store: endpoint %q is not an http:// or https:// URL", endpoint)
+			return nil, nil, fmt.Errorf("s3store: endpoint %q is not an http:// or https:// URL", endpoint)
 		}
 	}
-	var lo []func(*config.LoadOptions) error
+	tr := awshttp.NewBuildableClient().GetTransport() // a copy of the SDK's default transport
+	hc := &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	lo := []func(*config.LoadOptions) error{config.WithHTTPClient(hc)}
 	if region != "" {
 		lo = append(lo, config.WithRegion(region))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, lo...)
 	if err != nil {
-		return nil, fmt.Errorf("s3store: loading AWS configuration: %w", err)
+		return nil, nil, fmt.Errorf("s3store: loading AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
 		if endpoint == "" {
-			return nil, fmt.Errorf("s3store: no AWS region: set region (URL parameter region=) or AWS_REGION")
+			return nil, nil, fmt.Errorf("s3store: no AWS region: set region (URL parameter region=) or AWS_REGION")
 		}
 		cfg.Region = "us-east-1"
 	}
@@ -51,7 +67,7 @@ func NewClient(ctx context.Context, region, endpoint string, pathStyle bool) (*s
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 		o.UsePathStyle = pathStyle
-	}), nil
+	}), tr, nil
 }
 
 // urlParams are the query parameters OpenURL accepts.
@@ -98,11 +114,17 @@ func OpenURL(ctx context.Context, u *url.URL) (object.Store, error) {
 			return nil, err
 		}
 	}
-	client, err := NewClient(ctx, q.Get("region"), q.Get("endpoint"), pathStyle)
+	client, tr, err := newClient(ctx, q.Get("region"), q.Get("endpoint"), pathStyle)
 	if err != nil {
 		return nil, err
 	}
-	return Open(ctx, client, u.Host, &Options{Prefix: strings.TrimPrefix(u.Path, "/"), SkipProbe: skipProbe, NoConditionalDelete: !condDelete})
+	st, err := Open(ctx, client, u.Host, &Options{Prefix: strings.TrimPrefix(u.Path, "/"), SkipProbe: skipProbe, NoConditionalDelete: !condDelete})
+	if err != nil {
+		tr.CloseIdleConnections()
+		return nil, err
+	}
+	st.(*store).transport = tr // the store owns the client it built
+	return st, nil
 }
 
 func urlParamsForm() []string {
