@@ -32,10 +32,10 @@ func NewClient(ctx context.Context, region, endpoint string, pathStyle bool) (*s
 	return c, err
 }
 
-// newClient is NewClient, also returning the HTTP transport of the client,
-// so that a store that owns the client can close its idle connections. The
-// transport has the SDK's default settings and, like the SDK's default HTTP
-// client, the client does not follow redirects.
+// newClient is NewClient, also returning the HTTP transport of the client
+// (nil if the configuration chain supplied an HTTP client of its own), so
+// that a store that owns the client can close its idle connections. Like the
+// SDK's default HTTP client, the client does not follow redirects.
 func newClient(ctx context.Context, region, endpoint string, pathStyle bool) (*s3.Client, *http.Transport, error) {
 	if endpoint != "" {
 		u, err := url.Parse(endpoint)
@@ -43,12 +43,7 @@ func newClient(ctx context.Context, region, endpoint string, pathStyle bool) (*s
 			return nil, nil, fmt.Errorf("s3store: endpoint %q is not an http:// or https:// URL", endpoint)
 		}
 	}
-	tr := awshttp.NewBuildableClient().GetTransport() // a copy of the SDK's default transport
-	hc := &http.Client{
-		Transport:     tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	lo := []func(*config.LoadOptions) error{config.WithHTTPClient(hc)}
+	var lo []func(*config.LoadOptions) error
 	if region != "" {
 		lo = append(lo, config.WithRegion(region))
 	}
@@ -61,6 +56,19 @@ func newClient(ctx context.Context, region, endpoint string, pathStyle bool) (*s
 			return nil, nil, fmt.Errorf("s3store: no AWS region: set region (URL parameter region=) or AWS_REGION")
 		}
 		cfg.Region = "us-east-1"
+	}
+	// The SDK's default HTTP client hides its transport, so a store could
+	// not close its idle connections. Build the same client over a
+	// transport we keep: the configuration chain has already set it up
+	// (AWS_CA_BUNDLE, for one).
+	var tr *http.Transport
+	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+		tr = bc.GetTransport()
+		cfg.HTTPClient = &http.Client{
+			Transport:     tr,
+			Timeout:       bc.GetTimeout(),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if endpoint != "" {
@@ -120,7 +128,6 @@ func OpenURL(ctx context.Context, u *url.URL) (object.Store, error) {
 	}
 	st, err := Open(ctx, client, u.Host, &Options{Prefix: strings.TrimPrefix(u.Path, "/"), SkipProbe: skipProbe, NoConditionalDelete: !condDelete})
 	if err != nil {
-		tr.CloseIdleConnections()
 		return nil, err
 	}
 	st.(*store).transport = tr // the store owns the client it built
