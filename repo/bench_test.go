@@ -169,6 +169,8 @@ func (s *switchStore) List(ctx context.Context, opts object.ListOptions) (object
 
 func (s *switchStore) Capabilities() object.Capabilities { return s.get().Capabilities() }
 
+func (s *switchStore) Close() error { return s.get().Close() }
+
 func addCounts(a, b meter.Counts) meter.Counts {
 	return meter.Counts{
 		Get: a.Get + b.Get, Head: a.Head + b.Head, Put: a.Put + b.Put, Delete: a.Delete + b.Delete,

@@ -46,6 +46,7 @@ func main() {
 
 func run(ctx context.Context, latency time.Duration, out io.Writer) error {
 	st := meter.Wrap(memstore.New(), meter.WithLatency(latency))
+	defer st.Close() // closes the wrapped store
 	users, err := repo.New[User](st)
 	if err != nil {
 		return err

@@ -114,6 +114,7 @@ func run(ctx context.Context, storeURL string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer st.Close()
 	users, err := repo.New[User](st)
 	if err != nil {
 		return err

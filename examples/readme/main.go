@@ -22,6 +22,7 @@ func main() {
 	ctx := context.Background()
 	st, err := repo.Open(ctx, "mem://") // or "file://./data", "s3://bucket/prefix?region=eu-west-1"
 	check(err)
+	defer st.Close()
 	users, err := repo.New[User](st)
 	check(err)
 	check(users.Create(ctx, User{ID: "alice", Email: "alice@example.com", City: "Paris", Age: 31}))

@@ -204,3 +204,8 @@ func (s *Store) List(ctx context.Context, opts object.ListOptions) (object.ListP
 
 // Capabilities implements [object.Store.Capabilities]. It is not a request.
 func (s *Store) Capabilities() object.Capabilities { return s.st.Capabilities() }
+
+// Close implements [object.Store.Close] by closing the wrapped store. It is
+// not a request: it is neither numbered nor failed, armed or not, so that a
+// test can release the store after a simulated crash.
+func (s *Store) Close() error { return s.st.Close() }

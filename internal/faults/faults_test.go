@@ -128,6 +128,18 @@ func TestEveryMethod(t *testing.T) {
 	if st.Unwrap() != inner {
 		t.Error("Unwrap does not return the inner store")
 	}
+	// Close is no request: armed to crash at once, it still closes the
+	// inner store, which then refuses calls.
+	st.Arm(1, faults.Crash)
+	if err := st.Close(); err != nil {
+		t.Fatalf("Close armed to crash: %v", err)
+	}
+	if st.Requests() != 0 {
+		t.Errorf("Close was numbered as a request: %d requests", st.Requests())
+	}
+	if _, err := inner.Head(ctx, "k"); !errors.Is(err, object.ErrClosed) {
+		t.Errorf("Head on the inner store after Close: %v; want ErrClosed", err)
+	}
 }
 
 // TestLostResponseLanded: a lost Put response hides a write that landed, and

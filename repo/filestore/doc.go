@@ -91,6 +91,15 @@
 // cached while the directory is unchanged, so paging through many keys does
 // not sort them again for each page.
 //
+// # Closing
+//
+// A store keeps no file open between calls: each Put and Delete opens its
+// stripe's lock file and closes it, releasing the flock, before it returns.
+// Close therefore only makes the store refuse further calls with
+// [object.ErrClosed] and drops its directory cache. It never removes files;
+// other stores on the directory, in this process or others, go on working,
+// and a later Open sees everything.
+//
 // # Errors
 //
 // Errors name the operation and the key, as in

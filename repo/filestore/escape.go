@@ -142,11 +142,10 @@ func unhex(c byte) int {
 	return -1
 }
 
-// keyNames checks key and returns the file names of its segments.
+// keyNames returns the file names of the segments of key, which
+// object.Gate has checked, and refuses a segment whose file name would be
+// too long.
 func keyNames(key string, fold bool) ([]string, error) {
-	if err := object.CheckKey(key); err != nil {
-		return nil, err
-	}
 	names := strings.Split(key, "/")
 	for i, seg := range names {
 		name := escapeSeg(seg, fold)

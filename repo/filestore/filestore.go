@@ -84,6 +84,8 @@ type store struct {
 	tmpDir, lockDir string
 	fold            bool // escape for a case- or normalization-insensitive file system
 
+	gate object.Gate
+
 	// stripes serialise the goroutines of this store per lock stripe; the
 	// flock on the stripe's lock file then serialises the processes (and the
 	// other stores on the same directory in this process).
@@ -261,7 +263,7 @@ func current(path string) (fs.FileInfo, error) {
 // Get implements [object.Store.Get]. The version returned is that of the
 // file read, and the body is never a mix of two writes.
 func (s *store) Get(ctx context.Context, key string, opts object.GetOptions) (object.Object, error) {
-	if err := ctx.Err(); err != nil {
+	if err := s.gate.Key(ctx, key); err != nil {
 		return object.Object{}, opErr("Get", key, err)
 	}
 	names, err := keyNames(key, s.fold)
@@ -316,7 +318,7 @@ func readAll(f *os.File, size int64) ([]byte, error) {
 
 // Head implements [object.Store.Head].
 func (s *store) Head(ctx context.Context, key string) (object.Info, error) {
-	if err := ctx.Err(); err != nil {
+	if err := s.gate.Key(ctx, key); err != nil {
 		return object.Info{}, opErr("Head", key, err)
 	}
 	names, err := keyNames(key, s.fold)
@@ -338,14 +340,11 @@ func (s *store) Head(ctx context.Context, key string) (object.Info, error) {
 // other keys is, or a directory where a file is ("x" and "x/y"), gives an
 // error wrapping ErrInvalidKey.
 func (s *store) Put(ctx context.Context, key string, body []byte, opts object.PutOptions) (object.Info, error) {
-	if err := ctx.Err(); err != nil {
+	if err := s.gate.Put(ctx, key, opts); err != nil {
 		return object.Info{}, opErr("Put", key, err)
 	}
 	names, err := keyNames(key, s.fold)
 	if err != nil {
-		return object.Info{}, opErr("Put", key, err)
-	}
-	if err := object.CheckPutOptions(opts); err != nil {
 		return object.Info{}, opErr("Put", key, err)
 	}
 	path := s.path(names)
@@ -531,7 +530,7 @@ func syncDir(dir string) error {
 // removed, up to the root, so that a key "x" can be stored once the last key
 // below "x/" is gone.
 func (s *store) Delete(ctx context.Context, key string, opts object.DeleteOptions) error {
-	if err := ctx.Err(); err != nil {
+	if err := s.gate.Key(ctx, key); err != nil {
 		return opErr("Delete", key, err)
 	}
 	names, err := keyNames(key, s.fold)
@@ -592,6 +591,19 @@ func (s *store) prune(names []string) {
 // are supported.
 func (s *store) Capabilities() object.Capabilities {
 	return object.Capabilities{ConditionalDelete: true}
+}
+
+// Close implements [object.Store.Close]. A filestore holds no file
+// descriptors between calls (a Put or Delete opens its stripe's lock file
+// and closes it, releasing the flock, before it returns), so Close marks
+// the store closed and drops its directory cache. Calls in progress finish
+// and release their locks. The directory and its files stay, for other
+// stores on it and later Opens.
+func (s *store) Close() error {
+	if s.gate.Close() {
+		s.cache.clear()
+	}
+	return nil
 }
 
 // lock is a held lock stripe.

@@ -33,7 +33,7 @@ type dirent struct {
 // when a key follows the page.
 func (s *store) List(ctx context.Context, opts object.ListOptions) (object.ListPage, error) {
 	listErr := func(err error) error { return fmt.Errorf("filestore: List %q: %w", opts.Prefix, err) }
-	if err := ctx.Err(); err != nil {
+	if err := s.gate.List(ctx, opts); err != nil {
 		return object.ListPage{}, listErr(err)
 	}
 	n := opts.PageSize
@@ -251,4 +251,12 @@ func (c *dirCache) put(dir string, fi fs.FileInfo, ents []dirent) {
 		c.lru.Remove(el)
 		delete(c.byDir, el.Value.(*cached).dir)
 	}
+}
+
+// clear drops every cached directory.
+func (c *dirCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Init()
+	c.byDir = nil
 }

@@ -9,7 +9,14 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.RunConformanceTests(t, func(t *testing.T) object.Store {
-		return memstore.New()
+	storetest.RunConformanceTests(t, func(t *testing.T) (object.Store, func() object.Store) {
+		st := memstore.New()
+		return st, func() object.Store {
+			other, err := memstore.Share(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return other
+		}
 	})
 }

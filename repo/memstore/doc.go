@@ -1,6 +1,8 @@
 // Package memstore provides an in-memory [object.Store], for tests and
 // throwaway data. Each call to [New] returns a new, empty store; nothing is
-// persisted and nothing is shared between stores.
+// persisted. [Share] opens another client of the same data, as a second
+// process would open the same bucket: each client is closed on its own,
+// and closing one leaves the data to the others.
 //
 // The store behaves like the other NoDB backends, as the conformance suite in
 // [github.com/nodb-go/nodb/repo/storetest] checks:
@@ -16,6 +18,8 @@
 //   - List returns keys in byte order, paged, and reports More exactly.
 //   - Bodies are copied on the way in and out: callers may reuse or modify the
 //     slices they pass and receive.
+//   - Close makes that client refuse further calls with [object.ErrClosed];
+//     the data stays for the other clients from Share.
 //
 // # Errors
 //

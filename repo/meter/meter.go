@@ -11,7 +11,7 @@
 //
 // Every call through the wrapper counts as one request of its kind (GET,
 // HEAD, PUT, DELETE, LIST; a List call is one LIST, that is one page),
-// whether it succeeds or not. Capabilities is not a request.
+// whether it succeeds or not. Capabilities and Close are not requests.
 //
 // # Rounds
 //
@@ -229,3 +229,8 @@ func (s *Store) List(ctx context.Context, opts object.ListOptions) (page object.
 
 // Capabilities implements [object.Store.Capabilities]. It is not counted.
 func (s *Store) Capabilities() object.Capabilities { return s.st.Capabilities() }
+
+// Close implements [object.Store.Close] by closing the wrapped store. It is
+// not a request and is not counted. Calls after Close are still counted:
+// they reach the wrapped store, which refuses them.
+func (s *Store) Close() error { return s.st.Close() }

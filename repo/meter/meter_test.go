@@ -20,6 +20,7 @@ type fake struct {
 	calls   atomic.Int64
 	entered chan struct{}
 	gate    chan struct{}
+	closed  int
 }
 
 func (f *fake) wait() {
@@ -59,6 +60,11 @@ func (f *fake) List(ctx context.Context, opts object.ListOptions) (object.ListPa
 
 func (f *fake) Capabilities() object.Capabilities {
 	return object.Capabilities{ConditionalDelete: true}
+}
+
+func (f *fake) Close() error {
+	f.closed++
+	return nil
 }
 
 func TestCountsByKind(t *testing.T) {
@@ -279,5 +285,20 @@ func TestConcurrentUse(t *testing.T) {
 	got := st.Snapshot()
 	if got.Put != 800 || got.Rounds < 1 || got.Rounds > 800 {
 		t.Errorf("Snapshot = %v; want 800 PUTs and 1..800 rounds", got)
+	}
+}
+
+// TestClose: Close reaches the wrapped store and is not a request.
+func TestClose(t *testing.T) {
+	f := &fake{}
+	st := meter.Wrap(f)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if f.closed != 1 {
+		t.Errorf("the wrapped store was closed %d times; want 1", f.closed)
+	}
+	if c := st.Snapshot(); c.Total() != 0 || c.Rounds != 0 {
+		t.Errorf("Close was counted: %v", c)
 	}
 }

@@ -36,6 +36,39 @@
 // applies, so callers test with errors.Is regardless of backend. The backend's
 // own error stays reachable through errors.As. context.Canceled and
 // context.DeadlineExceeded are returned as they are (possibly wrapped).
+//
+// # Closing
+//
+// A Store holds resources (clients, connections, caches), so it has a
+// Close method: after Close every call fails with an error wrapping
+// [ErrClosed]. Close is idempotent and never deletes stored data; another
+// client of the same storage (a second Open of the same directory or
+// bucket, [github.com/nodb-go/nodb/repo/memstore.Share]) is not disturbed.
+//
+// # Checks: a shared Gate, not a wrapper type
+//
+// What every backend checks before it acts on a call (the store is open,
+// the context is not done, the key, the Put options, the List prefix and
+// StartAfter) lives in one place, [Gate], which each backend calls first
+// in every method; the conformance suite checks that every backend refuses
+// the same bad input with the same sentinel. NoDB does not put a portable
+// wrapper type between users and backends, as gocloud's blob.Bucket wraps
+// driver.Bucket, for three reasons:
+//
+//   - Store is already the small, complete type users hold: a wrapper
+//     would add no operations (blob.Bucket adds readers, writers,
+//     attributes, As and a URL mux), only a second type with the same
+//     method set, and every store would be two layers deep for wrappers
+//     such as meter and for type assertions.
+//   - The checks are not all portable: s3store checks a key with its
+//     prefix and refuses "." and ".." segments, filestore refuses segments
+//     that escape to over-long file names. A wrapper would still leave
+//     those in the backends, so checks would live in two layers instead
+//     of one call per method.
+//   - A wrapper protects only the stores that its users remember to wrap,
+//     which for an outside backend is the same obligation as calling Gate;
+//     what proves a backend right either way is
+//     [github.com/nodb-go/nodb/repo/storetest.RunConformanceTests].
 package object
 
 import (
@@ -44,6 +77,7 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -87,6 +121,11 @@ var (
 	// have landed, or may have landed and been replaced by another writer
 	// within milliseconds. Callers must not treat it as a failed condition.
 	ErrOutcomeUnknown = errors.New("object: outcome unknown (the request may have taken effect)")
+	// ErrClosed: the store was closed with Close; the call did nothing.
+	ErrClosed = errors.New("object: store is closed")
+	// ErrInvalidOptions: the options of a call are not a valid combination
+	// ([CheckPutOptions]); the call did nothing.
+	ErrInvalidOptions = errors.New("object: invalid options")
 )
 
 // Info describes a stored object.
@@ -224,8 +263,19 @@ type Store interface {
 	// so backends that send them to a server refuse them first.
 	List(ctx context.Context, opts ListOptions) (ListPage, error)
 
-	// Capabilities reports the optional features this store supports.
+	// Capabilities reports the optional features this store supports. It
+	// makes no request and still answers after Close.
 	Capabilities() Capabilities
+
+	// Close releases what the store holds (connections, caches). It does
+	// not delete or change stored data, and does not disturb other clients
+	// of the same storage. After Close, Get, Head, Put, Delete and List
+	// return an error wrapping ErrClosed without doing anything. Calls
+	// already in progress finish as they would have; Close does not wait
+	// for them. Close is idempotent: later calls do nothing and return nil.
+	// A store built on a client its caller passed in (s3store.Open) leaves
+	// that client to the caller.
+	Close() error
 }
 
 // All lists every key that starts with prefix and sorts after startAfter,
@@ -304,13 +354,74 @@ func checkString(what, s string) error {
 	return nil
 }
 
-// CheckPutOptions reports whether opts is a valid combination.
+// CheckPutOptions reports whether opts is a valid combination. The error
+// wraps ErrInvalidOptions and says what is wrong.
 func CheckPutOptions(opts PutOptions) error {
 	if opts.IfNoneMatch != "" && opts.IfNoneMatch != "*" {
-		return fmt.Errorf("object: PutOptions.IfNoneMatch must be \"\" or \"*\", not %q", opts.IfNoneMatch)
+		return fmt.Errorf("%w: PutOptions.IfNoneMatch must be \"\" or \"*\", not %q", ErrInvalidOptions, opts.IfNoneMatch)
 	}
 	if opts.IfNoneMatch != "" && opts.IfMatch != "" {
-		return errors.New("object: PutOptions.IfMatch and IfNoneMatch are mutually exclusive")
+		return fmt.Errorf("%w: PutOptions.IfMatch and IfNoneMatch are mutually exclusive", ErrInvalidOptions)
 	}
 	return nil
+}
+
+// Gate makes the checks that every [Store] method makes before it acts, and
+// keeps the store's closed state, so that backends share one implementation
+// of them (see "Checks" in the package doc). A backend keeps one Gate per
+// store value and calls the matching Gate method first in each Store method;
+// on an error it returns that error (adding its own context) and does
+// nothing else. The zero value is an open gate. A Gate is safe for
+// concurrent use and must not be copied after first use.
+//
+// The checks, in order: the gate is not closed ([ErrClosed]); the context is
+// not done (its error); the key passes [CheckKey], or the List Prefix and
+// StartAfter pass [CheckPrefix] ([ErrInvalidKey]); the Put options pass
+// [CheckPutOptions] ([ErrInvalidOptions]). The errors name what was wrong
+// but not the backend or operation, which the backend adds.
+type Gate struct {
+	closed atomic.Bool
+}
+
+// Close closes the gate. It reports whether this call closed it, so that a
+// backend's Close releases its resources once and returns nil on later calls.
+func (g *Gate) Close() bool { return g.closed.CompareAndSwap(false, true) }
+
+// Closed reports whether the gate was closed.
+func (g *Gate) Closed() bool { return g.closed.Load() }
+
+// open checks the closed state and the context.
+func (g *Gate) open(ctx context.Context) error {
+	if g.closed.Load() {
+		return ErrClosed
+	}
+	return ctx.Err()
+}
+
+// Key makes the checks for [Store.Get], [Store.Head] and [Store.Delete] of
+// key.
+func (g *Gate) Key(ctx context.Context, key string) error {
+	if err := g.open(ctx); err != nil {
+		return err
+	}
+	return CheckKey(key)
+}
+
+// Put makes the checks for [Store.Put] of key with opts.
+func (g *Gate) Put(ctx context.Context, key string, opts PutOptions) error {
+	if err := g.Key(ctx, key); err != nil {
+		return err
+	}
+	return CheckPutOptions(opts)
+}
+
+// List makes the checks for [Store.List] with opts.
+func (g *Gate) List(ctx context.Context, opts ListOptions) error {
+	if err := g.open(ctx); err != nil {
+		return err
+	}
+	if err := checkString("ListOptions.Prefix", opts.Prefix); err != nil {
+		return err
+	}
+	return checkString("ListOptions.StartAfter", opts.StartAfter)
 }

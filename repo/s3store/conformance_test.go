@@ -14,17 +14,29 @@ import (
 // (see internal/s3test: versitygw, SeaweedFS, or NODB_S3_ENDPOINT), one
 // bucket per subtest, with the lost-reply behaviours.
 func TestConformance(t *testing.T) {
-	storetest.RunConformanceTests(t, func(t *testing.T) object.Store {
-		return s3test.NewStore(t, nil)
-	}, storetest.WithLostReplies(lossy(nil)))
+	storetest.RunConformanceTests(t, clients(nil), storetest.WithLostReplies(lossy(nil)))
 }
 
 // TestConformancePrefix runs the suite on a store under a key prefix.
 func TestConformancePrefix(t *testing.T) {
 	opts := &s3store.Options{Prefix: "nodb/pre"}
-	storetest.RunConformanceTests(t, func(t *testing.T) object.Store {
-		return s3test.NewStore(t, opts)
-	}, storetest.WithLostReplies(lossy(opts)))
+	storetest.RunConformanceTests(t, clients(opts), storetest.WithLostReplies(lossy(opts)))
+}
+
+// clients makes a store on a fresh bucket; each reopen is a store of the
+// same bucket with a client of its own (its own connections and probe).
+func clients(opts *s3store.Options) storetest.Maker {
+	return func(t *testing.T) (object.Store, func() object.Store) {
+		client, bucket := s3test.NewBucket(t)
+		open := func(c s3store.Client) object.Store {
+			st, err := s3store.Open(context.Background(), c, bucket, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+		return open(client), func() object.Store { return open(s3test.Server(t).NewClient()) }
+	}
 }
 
 // lossy makes stores whose HTTP transport loses the replies the suite

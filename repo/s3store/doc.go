@@ -126,6 +126,14 @@
 // works with an *s3.Client; a [Client] that ignores per-call options never
 // triggers the read-back.
 //
+// # Closing
+//
+// Close makes the store refuse further calls with [object.ErrClosed]. A
+// store from [OpenURL] (and so from repo.Open) built its own client, and
+// Close closes that client's idle connections. A store from [Open] leaves
+// the caller's client alone, since the caller may share it. Close deletes
+// nothing and does not disturb other stores on the bucket.
+//
 // # Directory buckets
 //
 // S3 Express One Zone directory buckets (names ending in "--x-s3") are not

@@ -112,7 +112,9 @@ func describeServer(c Client, bucket string) string {
 }
 
 type store struct {
+	gate      object.Gate
 	client    Client
+	transport *http.Transport // of a client the store built (OpenURL), else nil
 	bucket    string
 	prefix    string // "" or ends in "/"
 	server    string // for messages
@@ -123,17 +125,19 @@ type store struct {
 	probed   atomic.Pointer[probeResult] // set once a probe completed
 }
 
-// fullKey checks key and returns it with the prefix.
-func (s *store) fullKey(op, key string) (string, error) {
+// fullKey returns key with the prefix. gateErr is the verdict of the
+// object.Gate check the caller made; on top of it, the key with the prefix
+// must fit S3's limit and have no empty, "." or ".." segment.
+func (s *store) fullKey(op, key string, gateErr error) (string, error) {
+	if gateErr != nil {
+		return "", &opError{op: op, key: key, err: gateErr}
+	}
 	full := s.prefix + key
-	if key == "" {
-		return "", &opError{op: op, key: key, sentinel: object.ErrInvalidKey, msg: "empty key"}
+	if len(full) > object.MaxKeyLen {
+		return "", &opError{op: op, key: key, sentinel: object.ErrInvalidKey,
+			msg: fmt.Sprintf("invalid key: with the prefix %q the key is %d bytes, the limit is %d", s.prefix, len(full), object.MaxKeyLen)}
 	}
-	err := object.CheckKey(full)
-	if err == nil {
-		err = checkSegments(full)
-	}
-	if err != nil {
+	if err := checkSegments(full); err != nil {
 		return "", &opError{op: op, key: key, sentinel: object.ErrInvalidKey, msg: strings.TrimPrefix(err.Error(), "object: ")}
 	}
 	return full, nil
@@ -166,7 +170,7 @@ func unquote(etag *string) string {
 }
 
 func (s *store) Get(ctx context.Context, key string, opts object.GetOptions) (object.Object, error) {
-	full, err := s.fullKey("Get", key)
+	full, err := s.fullKey("Get", key, s.gate.Key(ctx, key))
 	if err != nil {
 		return object.Object{}, err
 	}
@@ -207,7 +211,7 @@ func (s *store) get(ctx context.Context, key string, in *s3.GetObjectInput) (obj
 }
 
 func (s *store) Head(ctx context.Context, key string) (object.Info, error) {
-	full, err := s.fullKey("Head", key)
+	full, err := s.fullKey("Head", key, s.gate.Key(ctx, key))
 	if err != nil {
 		return object.Info{}, err
 	}
@@ -224,10 +228,7 @@ func (s *store) Head(ctx context.Context, key string) (object.Info, error) {
 }
 
 func (s *store) Put(ctx context.Context, key string, body []byte, opts object.PutOptions) (object.Info, error) {
-	if err := object.CheckPutOptions(opts); err != nil {
-		return object.Info{}, &opError{op: "Put", key: key, err: err}
-	}
-	full, err := s.fullKey("Put", key)
+	full, err := s.fullKey("Put", key, s.gate.Put(ctx, key, opts))
 	if err != nil {
 		return object.Info{}, err
 	}
@@ -300,7 +301,7 @@ func putInfo(key string, body []byte, out *s3.PutObjectOutput) object.Info {
 }
 
 func (s *store) Delete(ctx context.Context, key string, opts object.DeleteOptions) error {
-	full, err := s.fullKey("Delete", key)
+	full, err := s.fullKey("Delete", key, s.gate.Key(ctx, key))
 	if err != nil {
 		return err
 	}
@@ -370,13 +371,10 @@ func (s *store) settleRetriedDelete(ctx context.Context, key, full string, err e
 }
 
 func (s *store) List(ctx context.Context, opts object.ListOptions) (object.ListPage, error) {
-	// Refuse what servers answer with a 500 (SeaweedFS, invalid UTF-8) or
-	// rewrite (a backslash), rather than send it.
-	for _, p := range []struct{ name, v string }{{"prefix", opts.Prefix}, {"StartAfter", opts.StartAfter}} {
-		if err := object.CheckPrefix(p.v); err != nil {
-			return object.ListPage{}, &opError{op: "List", key: opts.Prefix, sentinel: object.ErrInvalidKey,
-				msg: fmt.Sprintf("invalid %s (%s)", p.name, strings.TrimPrefix(err.Error(), "object: invalid key: "))}
-		}
+	// The gate refuses what servers answer with a 500 (SeaweedFS, invalid
+	// UTF-8) or rewrite (a backslash), rather than send it.
+	if err := s.gate.List(ctx, opts); err != nil {
+		return object.ListPage{}, &opError{op: "List", key: opts.Prefix, err: err}
 	}
 	n := opts.PageSize
 	if n <= 0 || n > object.MaxPageSize {
@@ -431,6 +429,17 @@ func (s *store) Capabilities() object.Capabilities {
 		return object.Capabilities{ConditionalDelete: false}
 	}
 	return object.Capabilities{ConditionalDelete: true}
+}
+
+// Close implements [object.Store.Close]. A store opened with [Open] leaves
+// the caller's client alone: the caller may share it and closes what it
+// holds. A store opened by [OpenURL] built its own client and closes that
+// client's idle connections. Requests in progress are not interrupted.
+func (s *store) Close() error {
+	if s.gate.Close() && s.transport != nil {
+		s.transport.CloseIdleConnections()
+	}
+	return nil
 }
 
 // attemptCounter counts the attempts the SDK makes for one call, through a

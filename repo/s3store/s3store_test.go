@@ -166,15 +166,15 @@ func TestConditionsAndErrors(t *testing.T) {
 		{"trailing slash", func() error { return st.Delete(ctx, "dir/", object.DeleteOptions{}) },
 			object.ErrInvalidKey, `invalid key`},
 		{"empty key", func() error { _, err := st.Put(ctx, "", nil, object.PutOptions{}); return err },
-			object.ErrInvalidKey, `s3store: Put "": empty key`},
+			object.ErrInvalidKey, `s3store: Put "": object: invalid key: empty key`},
 		{"long segment", func() error { _, err := st.Head(ctx, strings.Repeat("s", 256)); return err },
 			object.ErrInvalidKey, `invalid key`},
 		{"list invalid UTF-8 prefix", func() error { _, err := st.List(ctx, object.ListOptions{Prefix: "\xe6"}); return err },
-			object.ErrInvalidKey, `s3store: List "\xe6": invalid prefix (prefix "\xe6" is not valid UTF-8)`},
+			object.ErrInvalidKey, `s3store: List "\xe6": object: invalid key: ListOptions.Prefix "\xe6" is not valid UTF-8`},
 		{"list backslash StartAfter", func() error { _, err := st.List(ctx, object.ListOptions{StartAfter: `a\b`}); return err },
-			object.ErrInvalidKey, `invalid StartAfter (prefix "a\\b" contains a backslash`},
+			object.ErrInvalidKey, `ListOptions.StartAfter "a\\b" contains a backslash`},
 		{"backslash", func() error { _, err := st.Put(ctx, `back\slash`, nil, object.PutOptions{}); return err },
-			object.ErrInvalidKey, `s3store: Put "back\\slash": invalid key: key "back\\slash" contains a backslash, which some S3-compatible servers (SeaweedFS) store as "/"`},
+			object.ErrInvalidKey, `s3store: Put "back\\slash": object: invalid key: key "back\\slash" contains a backslash, which some S3-compatible servers (SeaweedFS) store as "/"`},
 		{"bad put options", func() error {
 			_, err := st.Put(ctx, "k", nil, object.PutOptions{IfNoneMatch: "x"})
 			return err

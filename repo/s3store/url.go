@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -26,10 +28,19 @@ const Scheme = "s3"
 // server, and then the region defaults to us-east-1; pathStyle puts the
 // bucket in the URL path instead of the host name.
 func NewClient(ctx context.Context, region, endpoint string, pathStyle bool) (*s3.Client, error) {
+	c, _, err := newClient(ctx, region, endpoint, pathStyle)
+	return c, err
+}
+
+// newClient is NewClient, also returning the HTTP transport of the client
+// (nil if the configuration chain supplied an HTTP client of its own), so
+// that a store that owns the client can close its idle connections. Like the
+// SDK's default HTTP client, the client does not follow redirects.
+func newClient(ctx context.Context, region, endpoint string, pathStyle bool) (*s3.Client, *http.Transport, error) {
 	if endpoint != "" {
 		u, err := url.Parse(endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("s3store: endpoint %q is not an http:// or https:// URL", endpoint)
+			return nil, nil, fmt.Errorf("s3store: endpoint %q is not an http:// or https:// URL", endpoint)
 		}
 	}
 	var lo []func(*config.LoadOptions) error
@@ -38,20 +49,33 @@ func NewClient(ctx context.Context, region, endpoint string, pathStyle bool) (*s
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, lo...)
 	if err != nil {
-		return nil, fmt.Errorf("s3store: loading AWS configuration: %w", err)
+		return nil, nil, fmt.Errorf("s3store: loading AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
 		if endpoint == "" {
-			return nil, fmt.Errorf("s3store: no AWS region: set region (URL parameter region=) or AWS_REGION")
+			return nil, nil, fmt.Errorf("s3store: no AWS region: set region (URL parameter region=) or AWS_REGION")
 		}
 		cfg.Region = "us-east-1"
+	}
+	// The SDK's default HTTP client hides its transport, so a store could
+	// not close its idle connections. Build the same client over a
+	// transport we keep: the configuration chain has already set it up
+	// (AWS_CA_BUNDLE, for one).
+	var tr *http.Transport
+	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+		tr = bc.GetTransport()
+		cfg.HTTPClient = &http.Client{
+			Transport:     tr,
+			Timeout:       bc.GetTimeout(),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 		o.UsePathStyle = pathStyle
-	}), nil
+	}), tr, nil
 }
 
 // urlParams are the query parameters OpenURL accepts.
@@ -98,11 +122,16 @@ func OpenURL(ctx context.Context, u *url.URL) (object.Store, error) {
 			return nil, err
 		}
 	}
-	client, err := NewClient(ctx, q.Get("region"), q.Get("endpoint"), pathStyle)
+	client, tr, err := newClient(ctx, q.Get("region"), q.Get("endpoint"), pathStyle)
 	if err != nil {
 		return nil, err
 	}
-	return Open(ctx, client, u.Host, &Options{Prefix: strings.TrimPrefix(u.Path, "/"), SkipProbe: skipProbe, NoConditionalDelete: !condDelete})
+	st, err := Open(ctx, client, u.Host, &Options{Prefix: strings.TrimPrefix(u.Path, "/"), SkipProbe: skipProbe, NoConditionalDelete: !condDelete})
+	if err != nil {
+		return nil, err
+	}
+	st.(*store).transport = tr // the store owns the client it built
+	return st, nil
 }
 
 func urlParamsForm() []string {

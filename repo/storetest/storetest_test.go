@@ -15,7 +15,16 @@ import (
 
 // TestMemstore checks the suite itself against the reference store.
 func TestMemstore(t *testing.T) {
-	storetest.RunConformanceTests(t, func(t *testing.T) object.Store { return memstore.New() })
+	storetest.RunConformanceTests(t, func(t *testing.T) (object.Store, func() object.Store) {
+		st := memstore.New()
+		return st, func() object.Store {
+			other, err := memstore.Share(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return other
+		}
+	})
 }
 
 // TestNoDBSegmentsArePortable checks that the segments NoDB's key layout
