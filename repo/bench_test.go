@@ -32,6 +32,7 @@ import (
 
 	"github.com/nodb-go/nodb/internal/s3test"
 	"github.com/nodb-go/nodb/repo"
+	"github.com/nodb-go/nodb/repo/gen"
 	"github.com/nodb-go/nodb/repo/memstore"
 	"github.com/nodb-go/nodb/repo/meter"
 	"github.com/nodb-go/nodb/repo/object"
@@ -674,7 +675,7 @@ func BenchmarkRawS3(b *testing.B) {
 		if err := blobs.Put(ctx, f.v); err != nil { // the first conditional write probes the server
 			b.Fatal(err)
 		}
-		_, seg, err := repo.KeyString(f.v.ID)
+		_, seg, err := gen.KeyString(f.v.ID)
 		if err != nil {
 			b.Fatal(err)
 		}
