@@ -653,7 +653,7 @@ func BenchmarkRawS3(b *testing.B) {
 	hc.Reset()
 	client := env.NewClient(hc.Option)
 	_, bucket := s3test.NewBucket(b)
-	st, err := s3store.Open(ctx, client, bucket, nil)
+	st, err := s3store.Open(ctx, client, bucket)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -790,7 +790,7 @@ func BenchmarkS3Ops(b *testing.B) {
 	hc.Reset()
 	client := env.NewClient(hc.Option)
 	_, bucket := s3test.NewBucket(b)
-	st, err := s3store.Open(ctx, client, bucket, nil)
+	st, err := s3store.Open(ctx, client, bucket)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -102,7 +102,9 @@ func OpenURL(ctx context.Context, u *url.URL) (object.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Open(ctx, client, u.Host, &Options{Prefix: strings.TrimPrefix(u.Path, "/"), SkipProbe: skipProbe, NoConditionalDelete: !condDelete})
+	return Open(ctx, client, u.Host, func(o *Options) {
+		o.Prefix, o.SkipProbe, o.NoConditionalDelete = strings.TrimPrefix(u.Path, "/"), skipProbe, !condDelete
+	})
 }
 
 func urlParamsForm() []string {
