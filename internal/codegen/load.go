@@ -375,24 +375,53 @@ func modelSpan(lp *packages.Package, tn *types.TypeName) (start, end token.Pos) 
 	return tn.Pos(), tn.Pos() + token.Pos(len(tn.Name()))
 }
 
-// newModel validates the model type obj with the runtime's rules.
+// newModel validates the model type obj with the runtime's rules, in four
+// steps: the declaration has no type or parse errors of its own
+// (declErrors), it is a plain struct type (modelStruct), each tagged field
+// is a valid key or index (collectFields), and exactly one field is the
+// key (pickKey). Errors elsewhere in the package are none of its business.
 func newModel(lp *packages.Package, p *Package, obj types.Object) (*Model, ErrorList) {
 	fset := lp.Fset
-	pos := fset.Position(obj.Pos())
-	bad := func(at token.Pos, format string, args ...any) *Error {
-		return &Error{Pos: fset.Position(at), Msg: fmt.Sprintf(format, args...)}
-	}
 	tn, ok := obj.(*types.TypeName)
 	if !ok {
-		return nil, ErrorList{bad(obj.Pos(), "%s is not a type", obj.Name())}
+		return nil, ErrorList{errorAt(fset, obj.Pos(), "%s is not a type", obj.Name())}
 	}
-	// Type errors inside the declaration make the model unusable; errors
-	// elsewhere in the package are none of our business.
+	if errs := declErrors(lp, tn); len(errs) > 0 {
+		return nil, errs
+	}
+	st, err := modelStruct(fset, tn)
+	if err != nil {
+		return nil, ErrorList{err}
+	}
+	m := &Model{Name: tn.Name(), Pos: fset.Position(obj.Pos())}
+	keys, errs := collectFields(fset, p, m, st)
+	if err := pickKey(fset, tn, m, keys, len(errs) > 0); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	slices.SortFunc(m.Indexes, func(a, b *Field) int { return strings.Compare(a.Name, b.Name) })
+	if err := checkNames(m); err != nil {
+		return nil, ErrorList{errorAt(fset, obj.Pos(), "%v", err)}
+	}
+	return m, nil
+}
+
+// errorAt returns an Error at pos.
+func errorAt(fset *token.FileSet, pos token.Pos, format string, args ...any) *Error {
+	return &Error{Pos: fset.Position(pos), Msg: fmt.Sprintf(format, args...)}
+}
+
+// declErrors returns the type and parse errors inside tn's declaration:
+// they make the model unusable.
+func declErrors(lp *packages.Package, tn *types.TypeName) ErrorList {
+	fset := lp.Fset
 	start, end := modelSpan(lp, tn)
 	var errs ErrorList
 	for _, te := range lp.TypeErrors {
 		if te.Pos >= start && te.Pos < end {
-			errs = append(errs, bad(te.Pos, "model %s: %s", tn.Name(), te.Msg))
+			errs = append(errs, errorAt(fset, te.Pos, "model %s: %s", tn.Name(), te.Msg))
 		}
 	}
 	startPos, endPos := fset.Position(start), fset.Position(end)
@@ -401,83 +430,99 @@ func newModel(lp *packages.Package, p *Package, obj types.Object) (*Model, Error
 			errs = append(errs, &Error{Pos: ep, Msg: fmt.Sprintf("model %s: %s", tn.Name(), e.Msg)})
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
+	return errs
+}
+
+// modelStruct returns the struct type of tn, or an error if tn is an
+// alias, not a struct type, or generic.
+func modelStruct(fset *token.FileSet, tn *types.TypeName) (*types.Struct, *Error) {
 	if tn.IsAlias() {
-		return nil, ErrorList{bad(obj.Pos(), "model %s is an alias; name the aliased type", tn.Name())}
+		return nil, errorAt(fset, tn.Pos(), "model %s is an alias; name the aliased type", tn.Name())
 	}
 	named, ok := tn.Type().(*types.Named)
 	if !ok {
-		return nil, ErrorList{bad(obj.Pos(), "model %s is not a struct type", tn.Name())}
+		return nil, errorAt(fset, tn.Pos(), "model %s is not a struct type", tn.Name())
 	}
 	st, ok := named.Underlying().(*types.Struct)
 	if !ok {
-		return nil, ErrorList{bad(obj.Pos(), "model %s is not a struct type", tn.Name())}
+		return nil, errorAt(fset, tn.Pos(), "model %s is not a struct type", tn.Name())
 	}
 	if named.TypeParams().Len() > 0 {
-		return nil, ErrorList{bad(obj.Pos(), "model %s is generic; nodbgen needs a non-generic type", tn.Name())}
+		return nil, errorAt(fset, tn.Pos(), "model %s is generic; nodbgen needs a non-generic type", tn.Name())
 	}
+	return st, nil
+}
 
-	m := &Model{Name: tn.Name(), Pos: pos}
-	qual := func(pk *types.Package) string { return pk.Name() }
-	var keys []*Field
+// collectFields validates the tagged fields of st, appends the indexed
+// ones to m.Indexes and returns those tagged as key, with an error per bad
+// field.
+func collectFields(fset *token.FileSet, p *Package, m *Model, st *types.Struct) (keys []*Field, errs ErrorList) {
 	for _, f := range visibleFields(st) {
 		if !f.tagged {
 			continue
 		}
-		fieldErr := func(format string, args ...any) {
-			errs = append(errs, bad(f.v.Pos(), "model %s field %s: %s", m.Name, f.v.Name(), fmt.Sprintf(format, args...)))
-		}
-		tag, err := parseTag(f.tag)
-		if err != nil {
-			fieldErr("%v", err)
-			continue
-		}
-		if tag.Skip {
-			if f.v.Exported() && len(f.index) > 1 && viaPointer(st, f.index) {
-				fieldErr(`nodb:"-" on a field promoted through an embedded pointer`)
-			}
-			continue
-		}
-		if !f.v.Exported() {
-			fieldErr("is unexported; tagged fields must be exported")
-			continue
-		}
-		if viaPointer(st, f.index) {
-			fieldErr("is promoted through an embedded pointer, which may be nil")
-			continue
-		}
-		t := f.v.Type()
-		if hasInvalid(t) {
-			fieldErr("has an invalid type")
-			continue
-		}
-		fl := &Field{Name: f.v.Name(), Type: t, Kind: kindOf(t), Unique: tag.Unique, OmitEmpty: tag.OmitEmpty, Pos: fset.Position(f.v.Pos())}
-		var terr error
-		if tag.Key {
-			terr = checkKeyType(t, fl.Kind, qual)
-		} else {
-			terr = checkIndexType(t, fl.Kind, qual)
-		}
-		if terr != nil {
-			fieldErr("%v", terr)
-			continue
-		}
-		if err := nameable(t, p.Path); err != nil {
-			fieldErr("%v", err)
-			continue
-		}
-		if tag.Key {
+		fl, isKey, err := checkField(fset, p, st, f)
+		switch {
+		case err != nil:
+			errs = append(errs, errorAt(fset, f.v.Pos(), "model %s field %s: %v", m.Name, f.v.Name(), err))
+		case fl == nil: // nodb:"-"
+		case isKey:
 			keys = append(keys, fl)
-		} else {
+		default:
 			m.Indexes = append(m.Indexes, fl)
 		}
 	}
+	return keys, errs
+}
+
+// checkField validates one tagged field: its tag, its visibility, the
+// path it is promoted through and its type. It returns the field, or nil
+// for a field tagged nodb:"-", and whether it is the key.
+func checkField(fset *token.FileSet, p *Package, st *types.Struct, f vfield) (fl *Field, isKey bool, err error) {
+	tag, err := parseTag(f.tag)
+	if err != nil {
+		return nil, false, err
+	}
+	if tag.Skip {
+		if f.v.Exported() && len(f.index) > 1 && viaPointer(st, f.index) {
+			return nil, false, errors.New(`nodb:"-" on a field promoted through an embedded pointer`)
+		}
+		return nil, false, nil
+	}
+	if !f.v.Exported() {
+		return nil, false, errors.New("is unexported; tagged fields must be exported")
+	}
+	if viaPointer(st, f.index) {
+		return nil, false, errors.New("is promoted through an embedded pointer, which may be nil")
+	}
+	t := f.v.Type()
+	if hasInvalid(t) {
+		return nil, false, errors.New("has an invalid type")
+	}
+	fl = &Field{Name: f.v.Name(), Type: t, Kind: kindOf(t), Unique: tag.Unique, OmitEmpty: tag.OmitEmpty, Pos: fset.Position(f.v.Pos())}
+	qual := func(pk *types.Package) string { return pk.Name() }
+	if tag.Key {
+		err = checkKeyType(t, fl.Kind, qual)
+	} else {
+		err = checkIndexType(t, fl.Kind, qual)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if err := nameable(t, p.Path); err != nil {
+		return nil, false, err
+	}
+	return fl, tag.Key, nil
+}
+
+// pickKey sets m.Key to the one field tagged as key, or returns an error:
+// several keys always, none only if no field error (fieldErrs) may
+// explain it.
+func pickKey(fset *token.FileSet, tn *types.TypeName, m *Model, keys []*Field, fieldErrs bool) *Error {
 	switch len(keys) {
 	case 0:
-		if len(errs) == 0 {
-			errs = append(errs, bad(obj.Pos(), `model %s has no key field (tag one field nodb:"key")`, m.Name))
+		if !fieldErrs {
+			return errorAt(fset, tn.Pos(), `model %s has no key field (tag one field nodb:"key")`, m.Name)
 		}
 	case 1:
 		m.Key = keys[0]
@@ -486,16 +531,9 @@ func newModel(lp *packages.Package, p *Package, obj types.Object) (*Model, Error
 		for i, k := range keys {
 			names[i] = k.Name
 		}
-		errs = append(errs, bad(obj.Pos(), `model %s has %d key fields (%s); tag exactly one nodb:"key"`, m.Name, len(keys), strings.Join(names, ", ")))
+		return errorAt(fset, tn.Pos(), `model %s has %d key fields (%s); tag exactly one nodb:"key"`, m.Name, len(keys), strings.Join(names, ", "))
 	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	slices.SortFunc(m.Indexes, func(a, b *Field) int { return strings.Compare(a.Name, b.Name) })
-	if err := checkNames(m); err != nil {
-		return nil, ErrorList{bad(obj.Pos(), "%v", err)}
-	}
-	return m, nil
+	return nil
 }
 
 // parsePos parses the "file:line:col" of a packages.Error.
