@@ -45,7 +45,7 @@ func openS3(opts *s3store.Options) func(t *testing.T) (object.Store, func() obje
 	return func(t *testing.T) (object.Store, func() object.Store) {
 		client, bucket := s3test.NewBucket(t)
 		open := func() object.Store {
-			st, err := s3store.Open(context.Background(), client, bucket, opts)
+			st, err := s3store.Open(context.Background(), client, bucket, s3test.StoreOptions(opts))
 			if err != nil {
 				t.Fatal(err)
 			}

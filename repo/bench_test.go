@@ -32,6 +32,7 @@ import (
 
 	"github.com/nodb-go/nodb/internal/s3test"
 	"github.com/nodb-go/nodb/repo"
+	"github.com/nodb-go/nodb/repo/gen"
 	"github.com/nodb-go/nodb/repo/memstore"
 	"github.com/nodb-go/nodb/repo/meter"
 	"github.com/nodb-go/nodb/repo/object"
@@ -654,7 +655,7 @@ func BenchmarkRawS3(b *testing.B) {
 	hc.Reset()
 	client := env.NewClient(hc.Option)
 	_, bucket := s3test.NewBucket(b)
-	st, err := s3store.Open(ctx, client, bucket, nil)
+	st, err := s3store.Open(ctx, client, bucket)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -676,7 +677,7 @@ func BenchmarkRawS3(b *testing.B) {
 		if err := blobs.Put(ctx, f.v); err != nil { // the first conditional write probes the server
 			b.Fatal(err)
 		}
-		_, seg, err := repo.KeyString(f.v.ID)
+		_, seg, err := gen.KeyString(f.v.ID)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -791,7 +792,7 @@ func BenchmarkS3Ops(b *testing.B) {
 	hc.Reset()
 	client := env.NewClient(hc.Option)
 	_, bucket := s3test.NewBucket(b)
-	st, err := s3store.Open(ctx, client, bucket, nil)
+	st, err := s3store.Open(ctx, client, bucket)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -416,7 +416,7 @@ func (c *checker[T]) scanClaims(ctx context.Context) error {
 		}
 		c.rep.Claims++
 		name, vseg, _ := strings.Cut(info.Key[len(prefix):], "/")
-		if _, _, err := decodeValue(vseg); err != nil || name == "" || strings.Contains(vseg, "/") {
+		if _, _, err := decodeIndexValue(vseg); err != nil || name == "" || strings.Contains(vseg, "/") {
 			c.problem("object %s is not a unique claim (left alone)", quote(info.Key))
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nodb-go/nodb/internal/faults"
 	"github.com/nodb-go/nodb/repo"
+	"github.com/nodb-go/nodb/repo/gen"
 	"github.com/nodb-go/nodb/repo/memstore"
 	"github.com/nodb-go/nodb/repo/meter"
 	"github.com/nodb-go/nodb/repo/object"
@@ -220,7 +221,7 @@ func TestDelayedCleanupABA(t *testing.T) {
 		if err := setup.Create(ctx, CrashUser{ID: "k", Email: "A", City: "Paris"}); err != nil {
 			t.Fatal(err)
 		}
-		slow := &blockingStore{Store: st, match: "/" + repo.IndexString("Paris") + "/", held: make(chan struct{}), release: make(chan struct{})}
+		slow := &blockingStore{Store: st, match: "/" + gen.IndexString("Paris") + "/", held: make(chan struct{}), release: make(chan struct{})}
 		w1 := newRepo[CrashUser](t, slow)
 		done := make(chan error)
 		go func() {

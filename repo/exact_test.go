@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nodb-go/nodb/repo"
+	"github.com/nodb-go/nodb/repo/gen"
 	"github.com/nodb-go/nodb/repo/memstore"
 	"github.com/nodb-go/nodb/repo/meter"
 	"github.com/nodb-go/nodb/repo/object"
@@ -123,21 +124,21 @@ func TestRepairNeverMakesAnythingWorse(t *testing.T) {
 			mustT(t, err)
 		}
 		put("Ex/r/bad", `{"nodb":1,"model":"Ex","key":"bad","codec":"json","schema":1,"value":{"ID":"bad","Email":7,"Num":"n"}}`)
-		put("Ex/i/Num/"+repo.IndexString("n")+"/bad", "")
-		put("Ex/u/Email/"+repo.IndexString("bad@x"), `{"key":"bad","seg":"bad","write":"w"}`)
+		put("Ex/i/Num/"+gen.IndexString("n")+"/bad", "")
+		put("Ex/u/Email/"+gen.IndexString("bad@x"), `{"key":"bad","seg":"bad","write":"w"}`)
 		put("Ex/r/garbage", "\x00 not a record")
-		put("Ex/i/Num/"+repo.IndexString("n")+"/garbage", "")
+		put("Ex/i/Num/"+gen.IndexString("n")+"/garbage", "")
 		// Foreign objects under the model's prefix.
-		foreign := []string{"Ex/notes.txt", "Ex/i/readme", "Ex/i/Num/not-a-value/k1", "Ex/u/Email/zzz", "Ex/u/Email/" + repo.IndexString("foreign@x")}
+		foreign := []string{"Ex/notes.txt", "Ex/i/readme", "Ex/i/Num/not-a-value/k1", "Ex/u/Email/zzz", "Ex/u/Email/" + gen.IndexString("foreign@x")}
 		for _, k := range foreign {
 			put(k, "hello")
 		}
 		// Ordinary damage: an orphan entry, a missing entry, a stale claim,
 		// a missing claim.
-		put("Ex/i/Num/"+repo.IndexString("gone")+"/k1", "")
-		mustT(t, deleteAll(ctx, st, "Ex/i/Num/"+repo.IndexString("n")+"/k2"))
-		put("Ex/u/Email/"+repo.IndexString("ghost@x"), `{"key":"ghost","seg":"ghost","write":"w","create":true}`)
-		mustT(t, st.Delete(ctx, "Ex/u/Email/"+repo.IndexString("3@x"), object.DeleteOptions{}))
+		put("Ex/i/Num/"+gen.IndexString("gone")+"/k1", "")
+		mustT(t, deleteAll(ctx, st, "Ex/i/Num/"+gen.IndexString("n")+"/k2"))
+		put("Ex/u/Email/"+gen.IndexString("ghost@x"), `{"key":"ghost","seg":"ghost","write":"w","create":true}`)
+		mustT(t, st.Delete(ctx, "Ex/u/Email/"+gen.IndexString("3@x"), object.DeleteOptions{}))
 		time.Sleep(1100 * time.Millisecond) // older than the lease on every clock granularity
 
 		rep, err := a.Check(ctx, false)
@@ -157,9 +158,9 @@ func TestRepairNeverMakesAnythingWorse(t *testing.T) {
 			t.Fatalf("repair: %+v", rep)
 		}
 		after := objects(t, st, "Ex/")
-		for _, k := range append(foreign, "Ex/r/bad", "Ex/r/garbage", "Ex/r/new", "Ex/i/Num/"+repo.IndexString("n")+"/bad",
-			"Ex/i/Num/"+repo.IndexString("n")+"/garbage", "Ex/u/Email/"+repo.IndexString("bad@x"),
-			"Ex/u/Email/"+repo.IndexString("new@x"), "Ex/i/Num/"+repo.IndexString("n")+"/new") {
+		for _, k := range append(foreign, "Ex/r/bad", "Ex/r/garbage", "Ex/r/new", "Ex/i/Num/"+gen.IndexString("n")+"/bad",
+			"Ex/i/Num/"+gen.IndexString("n")+"/garbage", "Ex/u/Email/"+gen.IndexString("bad@x"),
+			"Ex/u/Email/"+gen.IndexString("new@x"), "Ex/i/Num/"+gen.IndexString("n")+"/new") {
 			// An entry's name goes on with its write id.
 			if !slices.ContainsFunc(after, func(o string) bool { return o == k || strings.HasPrefix(o, k+"!-") }) {
 				t.Errorf("repair removed %s", k)
@@ -200,10 +201,10 @@ func TestRepairBesideWriters(t *testing.T) {
 			oracle[v.ID] = v
 		}
 		// Damage on records the writers do not touch, older than the lease.
-		_, err := st.Put(ctx, "Ex/i/Num/"+repo.IndexString("gone")+"/d1", nil, object.PutOptions{})
+		_, err := st.Put(ctx, "Ex/i/Num/"+gen.IndexString("gone")+"/d1", nil, object.PutOptions{})
 		mustT(t, err)
-		mustT(t, deleteAll(ctx, st, "Ex/i/Num/"+repo.IndexString("n")+"/d2"))
-		mustT(t, st.Delete(ctx, "Ex/u/Email/"+repo.IndexString("d3@x"), object.DeleteOptions{}))
+		mustT(t, deleteAll(ctx, st, "Ex/i/Num/"+gen.IndexString("n")+"/d2"))
+		mustT(t, st.Delete(ctx, "Ex/u/Email/"+gen.IndexString("d3@x"), object.DeleteOptions{}))
 		time.Sleep(3 * time.Second)
 
 		var mu sync.Mutex
@@ -345,7 +346,7 @@ func TestUndecodableRecordHidesNothing(t *testing.T) {
 			_, err := st.Put(ctx, key, []byte(body), object.PutOptions{})
 			mustT(t, err)
 		}
-		paris := repo.IndexString("Paris")
+		paris := gen.IndexString("Paris")
 		// k2: a value the model cannot decode; k5: not a record at all;
 		// k7: written by schema version 2.
 		put("Ex3/r/k2", `{"nodb":1,"model":"Ex3","key":"k2","codec":"json","schema":1,"value":{"ID":"k2","City":"Paris","Count":"many"}}`)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/nodb-go/nodb/repo"
+	"github.com/nodb-go/nodb/repo/gen"
 	"github.com/nodb-go/nodb/repo/memstore"
 	"github.com/nodb-go/nodb/repo/object"
 )
@@ -406,7 +407,7 @@ func ExampleRepo_Check() {
 		log.Fatal(err)
 	}
 	// Lose alice's City entry, as a crash of another tool might.
-	for info, err := range object.All(ctx, st, "User/i/City/"+repo.IndexString("Paris")+"/alice", "", 0) {
+	for info, err := range object.All(ctx, st, "User/i/City/"+gen.IndexString("Paris")+"/alice", "", 0) {
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nodb-go/nodb/repo"
+	"github.com/nodb-go/nodb/repo/gen"
 	"github.com/nodb-go/nodb/repo/memstore"
 	"github.com/nodb-go/nodb/repo/meter"
 	"github.com/nodb-go/nodb/repo/object"
@@ -635,12 +636,12 @@ func TestCheckRepair(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err := st.Put(ctx, "Person/i/City/"+repo.IndexString("Nowhere")+"/p1", nil, object.PutOptions{})
+	_, err := st.Put(ctx, "Person/i/City/"+gen.IndexString("Nowhere")+"/p1", nil, object.PutOptions{})
 	must(err)
-	must(deleteAll(ctx, st, "Person/i/City/"+repo.IndexString("X")+"/p2"))
-	_, err = st.Put(ctx, "Person/u/Email/"+repo.IndexString("ghost"), []byte(`{"key":"gone","seg":"gone","create":true}`), object.PutOptions{})
+	must(deleteAll(ctx, st, "Person/i/City/"+gen.IndexString("X")+"/p2"))
+	_, err = st.Put(ctx, "Person/u/Email/"+gen.IndexString("ghost"), []byte(`{"key":"gone","seg":"gone","create":true}`), object.PutOptions{})
 	must(err)
-	_, err = st.Put(ctx, "Person/i/Removed/"+repo.IndexString("v")+"/p1", nil, object.PutOptions{})
+	_, err = st.Put(ctx, "Person/i/Removed/"+gen.IndexString("v")+"/p1", nil, object.PutOptions{})
 	must(err)
 	time.Sleep(5 * time.Millisecond)
 

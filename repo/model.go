@@ -175,13 +175,13 @@ func (m *model) keyOf(v reflect.Value, hashed bool) (text, seg string, err error
 func (m *model) keyFromValue(kv reflect.Value, hashed bool) (text, seg string, err error) {
 	switch m.key.kind {
 	case kindString:
-		text, seg, err = KeyString(kv.String())
+		text, seg, err = keyString(kv.String())
 	case kindInt:
-		text, seg, err = KeyInt(kv.Int())
+		text, seg, err = keyInt(kv.Int())
 	case kindUint:
-		text, seg, err = KeyUint(kv.Uint())
+		text, seg, err = keyUint(kv.Uint())
 	case kindText:
-		text, seg, err = KeyText(kv.Interface().(encoding.TextMarshaler))
+		text, seg, err = keyFromText(kv.Interface().(encoding.TextMarshaler))
 	default:
 		return "", "", invalidf("key kind %s", m.key.kind)
 	}
@@ -346,6 +346,6 @@ func orderedBytes(k valueKind, fv reflect.Value) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, _, err := decodeValue(seg)
+	b, _, err := decodeIndexValue(seg)
 	return b, err
 }

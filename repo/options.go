@@ -57,9 +57,6 @@ type Options struct {
 	// codec that stores JSON: the default, or a Codec whose output is JSON;
 	// New refuses them with Gob.
 	Upgrades map[int]Upgrade
-
-	// schema is set by generated code (see WithSchema).
-	schema any
 }
 
 func (o *Options) fill() {

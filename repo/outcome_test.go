@@ -354,7 +354,7 @@ func TestLostReplyOverHTTP(t *testing.T) {
 		})
 	}
 	open := func(c *s3.Client) object.Store {
-		st, err := s3store.Open(ctx, c, bucket, nil)
+		st, err := s3store.Open(ctx, c, bucket)
 		if err != nil {
 			t.Fatal(err)
 		}

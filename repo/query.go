@@ -233,7 +233,7 @@ func (r *Repo[T]) rangeQuery(ctx context.Context, field string, lo, hi any) (*qu
 				return true
 			}
 			vseg, _, _ := strings.Cut(rest, "/")
-			b, _, err := decodeValue(vseg)
+			b, _, err := decodeIndexValue(vseg)
 			return err == nil && bytes.Compare(b, hiB) > 0
 		},
 		seg: func(rest string) string {

@@ -98,26 +98,6 @@ func New[T any](st object.Store, opts ...func(*Options)) (*Repo[T], error) {
 	r := &Repo[T]{st: st, m: &mm, o: o, base: prefix + name + "/"}
 	r.keyOf = r.reflectKeyOf
 	r.indexOf = r.reflectIndexOf
-	if o.schema != nil {
-		s, ok := o.schema.(*Schema[T])
-		if !ok {
-			return nil, invalidf("New[%s]: schema is for another type (%T)", t, o.schema)
-		}
-		if err := s.check(r.m); err != nil {
-			return nil, err
-		}
-		r.keyOf = func(v *T) (string, string, error) {
-			text, seg, err := s.KeyOf(v)
-			if err != nil {
-				return text, seg, err
-			}
-			if r.o.HashKeys {
-				return text, hashSegment(text), nil
-			}
-			return text, seg, nil
-		}
-		r.indexOf = s.IndexOf
-	}
 	return r, nil
 }
 

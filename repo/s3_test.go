@@ -32,14 +32,14 @@ var ignoreConditions = s3test.EditRequests(func(op string, req *smithyhttp.Reque
 func TestServerIgnoringConditions(t *testing.T) {
 	ctx := context.Background()
 	_, bucket := s3test.NewBucket(t)
-	good, err := s3store.Open(ctx, s3test.Server(t).NewClient(), bucket, nil)
+	good, err := s3store.Open(ctx, s3test.Server(t).NewClient(), bucket)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := newRepo[Person](t, good).Create(ctx, Person{ID: "a", Email: "a@x", City: "Paris"}); err != nil {
 		t.Fatal(err)
 	}
-	bad, err := s3store.Open(ctx, s3test.Server(t).NewClient(ignoreConditions), bucket, nil)
+	bad, err := s3store.Open(ctx, s3test.Server(t).NewClient(ignoreConditions), bucket)
 	if err != nil {
 		t.Fatal(err)
 	}

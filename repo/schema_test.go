@@ -9,6 +9,7 @@ import (
 
 	"github.com/nodb-go/nodb/examples/models"
 	"github.com/nodb-go/nodb/repo"
+	"github.com/nodb-go/nodb/repo/gen"
 	"github.com/nodb-go/nodb/repo/memstore"
 )
 
@@ -19,25 +20,25 @@ func sampleUser() models.User {
 // TestSchemaMatchesReflection checks that generated extractors and the
 // reflection path agree, value for value.
 func TestSchemaMatchesReflection(t *testing.T) {
-	gen, err := models.NewUserRepo(memstore.New())
+	generated, err := models.NewUserRepo(memstore.New())
 	if err != nil {
 		t.Fatal(err)
 	}
 	refl := newRepo[models.User](t, memstore.New())
 	for _, u := range []models.User{sampleUser(), {ID: "z"}, {ID: "n", Age: -3, Seen: time.Unix(0, 0).In(time.FixedZone("X", 3600))}} {
-		a, err1 := repo.IndexValues(gen.Repo, &u)
+		a, err1 := repo.IndexValues(generated.Repo, &u)
 		b, err2 := repo.IndexValues(refl, &u)
 		if err1 != nil || err2 != nil || !slices.Equal(a, b) {
 			t.Fatalf("%+v: generated %v %v, reflection %v %v", u, a, err1, b, err2)
 		}
 	}
 	// A schema that does not match the tags is refused.
-	bad := repo.Schema[models.User]{Key: "ID", KeyOf: func(*models.User) (string, string, error) { return "", "", nil },
+	bad := gen.Schema[models.User]{Key: "ID", KeyOf: func(*models.User) (string, string, error) { return "", "", nil },
 		IndexOf: func(_ *models.User, d []string) ([]string, error) { return d, nil }}
-	if _, err := repo.New[models.User](memstore.New(), repo.WithSchema(&bad)); !errors.Is(err, repo.ErrInvalid) {
+	if _, err := gen.New(memstore.New(), &bad); !errors.Is(err, repo.ErrInvalid) {
 		t.Fatalf("mismatched schema: %v", err)
 	}
-	if err := gen.Create(context.Background(), sampleUser()); err != nil {
+	if err := generated.Create(context.Background(), sampleUser()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -47,7 +48,7 @@ var sink []string
 // BenchmarkIndexOf compares building the index values of User (4 indexes)
 // with the generated schema and with reflection.
 func BenchmarkIndexOf(b *testing.B) {
-	gen, err := models.NewUserRepo(memstore.New())
+	generated, err := models.NewUserRepo(memstore.New())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func BenchmarkIndexOf(b *testing.B) {
 		b.Fatal(err)
 	}
 	u := sampleUser()
-	for name, r := range map[string]*repo.Repo[models.User]{"generated": gen.Repo, "reflection": refl} {
+	for name, r := range map[string]*repo.Repo[models.User]{"generated": generated.Repo, "reflection": refl} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -569,7 +569,7 @@ func splitEntry(rest string) (index, vseg, seg, write string, ok bool) {
 	if seg == "" {
 		return "", "", "", "", false
 	}
-	if _, _, err := decodeValue(vseg); err != nil {
+	if _, _, err := decodeIndexValue(vseg); err != nil {
 		return "", "", "", "", false // not an entry: a foreign object
 	}
 	return index, vseg, seg, write, true

@@ -15,7 +15,7 @@ func TestExitCodes(t *testing.T) {
 	os.Stderr = devnull
 	defer func() { os.Stderr = stderr }()
 
-	t.Chdir("../../codegen/testdata/bad")
+	t.Chdir("../../internal/codegen/testdata/bad")
 	for _, c := range []struct {
 		args []string
 		want int

@@ -3,9 +3,11 @@ package models
 import (
 	"bytes"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 
-	"github.com/nodb-go/nodb/codegen"
+	"github.com/nodb-go/nodb/internal/codegen"
 )
 
 // The checked-in generated files must be what go generate writes now.
@@ -14,7 +16,16 @@ func TestGeneratedUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := codegen.Generate(pkgs[0], "")
+	// The headers record the command line of the go:generate directive.
+	src, err := os.ReadFile("models.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	directive := regexp.MustCompile(`(?m)^//go:generate go run github.com/nodb-go/nodb/cmd/nodbgen(.*)$`).FindSubmatch(src)
+	if directive == nil {
+		t.Fatal("models.go has no go:generate directive running nodbgen")
+	}
+	files, err := codegen.Generate(pkgs[0], "", codegen.Command(strings.Fields(string(directive[1]))))
 	if err != nil {
 		t.Fatal(err)
 	}

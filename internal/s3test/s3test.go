@@ -265,12 +265,23 @@ func NewBucket(t testing.TB) (client *s3.Client, bucket string) {
 	return client, bucket
 }
 
+// StoreOptions returns an s3store.Open option that sets the store's
+// options to *opts, or leaves the defaults if opts is nil: the tests keep
+// their option sets as values.
+func StoreOptions(opts *s3store.Options) func(*s3store.Options) {
+	return func(o *s3store.Options) {
+		if opts != nil {
+			*o = *opts
+		}
+	}
+}
+
 // NewStore returns an s3store over a new bucket (see [NewBucket]). opts may
 // be nil.
 func NewStore(t testing.TB, opts *s3store.Options) object.Store {
 	t.Helper()
 	client, bucket := NewBucket(t)
-	st, err := s3store.Open(context.Background(), client, bucket, opts)
+	st, err := s3store.Open(context.Background(), client, bucket, StoreOptions(opts))
 	if err != nil {
 		t.Fatalf("s3test: %v", err)
 	}

@@ -84,7 +84,7 @@ func BenchmarkStoreS3(b *testing.B) {
 	hc.Reset()
 	client := env.NewClient(hc.Option)
 	_, bucket := s3test.NewBucket(b)
-	st, err := s3store.Open(ctx, client, bucket, nil)
+	st, err := s3store.Open(ctx, client, bucket)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func BenchmarkStoreS3Probe(b *testing.B) {
 			prep: func(int) {
 				created++
 				var err error
-				if st, err = s3store.Open(ctx, client, bucket, nil); err != nil {
+				if st, err = s3store.Open(ctx, client, bucket); err != nil {
 					b.Fatal(err)
 				}
 			},

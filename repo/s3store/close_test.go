@@ -110,7 +110,7 @@ func TestCloseLeavesCallersClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := s3store.Open(ctx, client, "bucket", &s3store.Options{SkipProbe: true})
+	st, err := s3store.Open(ctx, client, "bucket", func(o *s3store.Options) { o.SkipProbe = true })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestCloseLeavesCallersClient(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	other, err := s3store.Open(ctx, client, "bucket", &s3store.Options{SkipProbe: true})
+	other, err := s3store.Open(ctx, client, "bucket", func(o *s3store.Options) { o.SkipProbe = true })
 	if err != nil {
 		t.Fatal(err)
 	}

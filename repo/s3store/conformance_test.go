@@ -29,7 +29,7 @@ func clients(opts *s3store.Options) storetest.Maker {
 	return func(t *testing.T) (object.Store, func() object.Store) {
 		client, bucket := s3test.NewBucket(t)
 		open := func(c s3store.Client) object.Store {
-			st, err := s3store.Open(context.Background(), c, bucket, opts)
+			st, err := s3store.Open(context.Background(), c, bucket, s3test.StoreOptions(opts))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,11 +49,11 @@ func lossy(opts *s3store.Options) func(t *testing.T) storetest.LossyStore {
 	return func(t *testing.T) storetest.LossyStore {
 		lr := &s3test.LoseReplies{}
 		raw, bucket := s3test.NewBucket(t)
-		st, err := s3store.Open(context.Background(), s3test.Server(t).NewClient(noBackoff, lr.Option), bucket, opts)
+		st, err := s3store.Open(context.Background(), s3test.Server(t).NewClient(noBackoff, lr.Option), bucket, s3test.StoreOptions(opts))
 		if err != nil {
 			t.Fatal(err)
 		}
-		other, err := s3store.Open(context.Background(), raw, bucket, opts)
+		other, err := s3store.Open(context.Background(), raw, bucket, s3test.StoreOptions(opts))
 		if err != nil {
 			t.Fatal(err)
 		}

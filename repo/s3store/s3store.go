@@ -58,8 +58,12 @@ type Options struct {
 
 // Open returns a store over bucket, reached through client. It makes no
 // request: a missing bucket or bad credentials show up on the first call.
-// opts may be nil.
-func Open(ctx context.Context, client Client, bucket string, opts *Options) (object.Store, error) {
+// opts set Options, in order, on a zero Options:
+//
+//	st, err := s3store.Open(ctx, client, "my-bucket", func(o *s3store.Options) {
+//		o.Prefix = "app/"
+//	})
+func Open(ctx context.Context, client Client, bucket string, opts ...func(*Options)) (object.Store, error) {
 	if client == nil {
 		return nil, errors.New("s3store: Open: nil client")
 	}
@@ -70,8 +74,8 @@ func Open(ctx context.Context, client Client, bucket string, opts *Options) (obj
 		return nil, fmt.Errorf("s3store: Open: bucket %q is an S3 Express One Zone directory bucket, which is not supported (it does not list keys in order)", bucket)
 	}
 	var o Options
-	if opts != nil {
-		o = *opts
+	for _, f := range opts {
+		f(&o)
 	}
 	prefix := o.Prefix
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {

@@ -30,7 +30,7 @@ func newStore(t *testing.T, opts *s3store.Options, clientOpts ...func(*s3.Option
 	t.Helper()
 	raw, bucket := s3test.NewBucket(t)
 	client := s3test.Server(t).NewClient(clientOpts...)
-	st, err := s3store.Open(t.Context(), client, bucket, opts)
+	st, err := s3store.Open(t.Context(), client, bucket, s3test.StoreOptions(opts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestPermissionAndMissingBucket(t *testing.T) {
 			return aws.Credentials{AccessKeyID: env.AccessKey, SecretAccessKey: "wrong"}, nil
 		})
 	})
-	st, err := s3store.Open(ctx, wrongSecret, bucket, nil)
+	st, err := s3store.Open(ctx, wrongSecret, bucket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestPermissionAndMissingBucket(t *testing.T) {
 		t.Errorf("Get with a wrong secret: %v, want ErrPermission", err)
 	}
 
-	st, err = s3store.Open(ctx, env.NewClient(), "nodb-no-such-bucket", nil)
+	st, err = s3store.Open(ctx, env.NewClient(), "nodb-no-such-bucket")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -836,7 +836,7 @@ func TestErrorMapping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.status, tt.code), func(t *testing.T) {
 			sdkErr := sdkError(tt.status, tt.code)
-			st, err := s3store.Open(t.Context(), fakeClient{sdkErr}, "b", &s3store.Options{Prefix: "p"})
+			st, err := s3store.Open(t.Context(), fakeClient{sdkErr}, "b", func(o *s3store.Options) { o.Prefix = "p" })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -858,16 +858,16 @@ func TestErrorMapping(t *testing.T) {
 
 func TestOpen(t *testing.T) {
 	ctx := t.Context()
-	if _, err := s3store.Open(ctx, nil, "b", nil); err == nil {
+	if _, err := s3store.Open(ctx, nil, "b"); err == nil {
 		t.Error("nil client accepted")
 	}
-	if _, err := s3store.Open(ctx, fakeClient{}, "", nil); err == nil {
+	if _, err := s3store.Open(ctx, fakeClient{}, ""); err == nil {
 		t.Error("empty bucket accepted")
 	}
-	if _, err := s3store.Open(ctx, fakeClient{}, "b--use1-az4--x-s3", nil); err == nil || !strings.Contains(err.Error(), "Express One Zone") {
+	if _, err := s3store.Open(ctx, fakeClient{}, "b--use1-az4--x-s3"); err == nil || !strings.Contains(err.Error(), "Express One Zone") {
 		t.Errorf("directory bucket: %v", err)
 	}
-	if _, err := s3store.Open(ctx, fakeClient{}, "b", &s3store.Options{Prefix: strings.Repeat("p", 300)}); !errors.Is(err, object.ErrInvalidKey) {
+	if _, err := s3store.Open(ctx, fakeClient{}, "b", func(o *s3store.Options) { o.Prefix = strings.Repeat("p", 300) }); !errors.Is(err, object.ErrInvalidKey) {
 		t.Errorf("bad prefix: %v", err)
 	}
 }

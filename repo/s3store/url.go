@@ -126,7 +126,9 @@ func OpenURL(ctx context.Context, u *url.URL) (object.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := Open(ctx, client, u.Host, &Options{Prefix: strings.TrimPrefix(u.Path, "/"), SkipProbe: skipProbe, NoConditionalDelete: !condDelete})
+	st, err := Open(ctx, client, u.Host, func(o *Options) {
+		o.Prefix, o.SkipProbe, o.NoConditionalDelete = strings.TrimPrefix(u.Path, "/"), skipProbe, !condDelete
+	})
 	if err != nil {
 		return nil, err
 	}

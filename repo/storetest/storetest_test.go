@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nodb-go/nodb/repo"
+	"github.com/nodb-go/nodb/repo/internal/encode"
 	"github.com/nodb-go/nodb/repo/memstore"
 	"github.com/nodb-go/nodb/repo/object"
 	"github.com/nodb-go/nodb/repo/storetest"
@@ -48,25 +48,25 @@ func TestNoDBSegmentsArePortable(t *testing.T) {
 	}
 	var segs []string
 	for _, s := range inputs {
-		text, err := repo.IndexText(textString(s))
+		text, err := encode.IndexText(textString(s))
 		if err != nil {
 			t.Fatal(err)
 		}
-		segs = append(segs, repo.IndexString(s), text)
+		segs = append(segs, encode.IndexString(s), text)
 		if s != "" && s != "." && s != ".." { // keys the repo refuses before encoding
-			segs = append(segs, repo.EncodeKeyString(s))
+			segs = append(segs, encode.EncodeKeyString(s))
 		}
 	}
 	for _, v := range []int64{math.MinInt64, -1, 0, 1, 92, math.MaxInt64} {
-		segs = append(segs, repo.EncodeKeyInt(v), repo.IndexInt(v), repo.EncodeKeyUint(uint64(v)), repo.IndexUint(uint64(v)))
-		f, err := repo.IndexFloat(float64(v) / 3)
+		segs = append(segs, encode.EncodeKeyInt(v), encode.IndexInt(v), encode.EncodeKeyUint(uint64(v)), encode.IndexUint(uint64(v)))
+		f, err := encode.IndexFloat(float64(v) / 3)
 		if err != nil {
 			t.Fatal(err)
 		}
 		segs = append(segs, f)
 	}
-	segs = append(segs, repo.IndexBool(false), repo.IndexBool(true),
-		repo.IndexTime(time.Unix(-1e10, 5)), repo.IndexTime(time.Now()))
+	segs = append(segs, encode.IndexBool(false), encode.IndexBool(true),
+		encode.IndexTime(time.Unix(-1e10, 5)), encode.IndexTime(time.Now()))
 	seen := map[byte]bool{}
 	for _, seg := range segs {
 		switch {

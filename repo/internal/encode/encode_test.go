@@ -1,4 +1,4 @@
-package repo
+package encode
 
 import (
 	"bytes"
@@ -94,11 +94,11 @@ func FuzzIndexString(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a, b string) {
 		sa, sb := IndexString(a), IndexString(b)
 		for _, s := range []string{sa, sb} {
-			if strings.ContainsAny(s, "/.") || len(s) > maxSegment || len(s) < 1 {
+			if strings.ContainsAny(s, "/.") || len(s) > MaxSegment || len(s) < 1 {
 				t.Fatalf("bad segment %q", s)
 			}
 		}
-		da, long, err := decodeValue(sa)
+		da, long, err := DecodeIndexValue(sa)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +109,7 @@ func FuzzIndexString(f *testing.F) {
 			t.Fatalf("equality of %q, %q not kept", a, b)
 		}
 		cmp := strings.Compare(a, b)
-		if len(a) > maxValueBytes && len(b) > maxValueBytes && a[:longPrefix] == b[:longPrefix] {
+		if len(a) > MaxValueBytes && len(b) > MaxValueBytes && a[:LongPrefix] == b[:LongPrefix] {
 			return // ordered by hash, documented
 		}
 		entryOrder(t, "string", sa, sb, cmp)
@@ -170,10 +170,10 @@ func TestIndexValueSpecials(t *testing.T) {
 		t.Error("segment not UTF-8")
 	}
 	long := strings.Repeat("x", 1000)
-	if s := IndexString(long); len(s) > maxSegment || s == IndexString(long+"y") {
+	if s := IndexString(long); len(s) > MaxSegment || s == IndexString(long+"y") {
 		t.Errorf("long value segment %d bytes, distinct=%v", len(s), s != IndexString(long+"y"))
 	}
-	b, _, _ := decodeValue(IndexString("abc"))
+	b, _, _ := DecodeIndexValue(IndexString("abc"))
 	if !bytes.Equal(b, []byte("abc")) {
 		t.Error("decode")
 	}

@@ -3,9 +3,14 @@ package codegen
 import (
 	"bytes"
 	"fmt"
+	"go/ast"
+	"go/format"
+	"go/parser"
+	"go/token"
 	"go/types"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -17,6 +22,7 @@ import (
 const (
 	repoPath   = "github.com/nodb-go/nodb/repo"
 	objectPath = "github.com/nodb-go/nodb/repo/object"
+	genPath    = "github.com/nodb-go/nodb/repo/gen"
 )
 
 // File is a generated file: its absolute path and contents.
@@ -32,14 +38,15 @@ func FileName(model string) string { return strings.ToLower(model) + "_nodb.go" 
 // Generate renders the code for p's models: one file per model, named by
 // [FileName] in p.Dir, or, if output is not empty, a single file at output
 // (relative to the working directory) with all of them. Files are sorted by
-// path. Generate writes nothing.
-func Generate(p *Package, output string) ([]File, error) {
+// path. command is the command line recorded in each file's header
+// ("nodbgen -type User"; see [HeaderFor]). Generate writes nothing.
+func Generate(p *Package, output, command string) ([]File, error) {
 	if output != "" {
 		path, err := filepath.Abs(output)
 		if err != nil {
 			return nil, err
 		}
-		src, err := render(p, p.Models)
+		src, err := render(p, p.Models, command)
 		if err != nil {
 			return nil, err
 		}
@@ -53,7 +60,7 @@ func Generate(p *Package, output string) ([]File, error) {
 			return nil, fmt.Errorf("nodbgen: models %s and %s would both be generated into %s; use -output", other, m.Name, filepath.Base(path))
 		}
 		byPath[path] = m.Name
-		src, err := render(p, []*Model{m})
+		src, err := render(p, []*Model{m}, command)
 		if err != nil {
 			return nil, err
 		}
@@ -69,12 +76,14 @@ type gen struct {
 	p *Package
 }
 
-// render returns the gofmt-formatted source of one file holding models.
-func render(p *Package, models []*Model) ([]byte, error) {
+// render returns the gofmt-formatted source of one file holding models,
+// headed by [HeaderFor] command, its imports grouped standard library first.
+func render(p *Package, models []*Model, command string) ([]byte, error) {
 	g := &gen{f: jen.NewFilePathName(p.Path, p.Name), p: p}
-	g.f.HeaderComment(strings.TrimPrefix(Header, "// "))
+	g.f.HeaderComment(strings.TrimPrefix(HeaderFor(command), "// "))
 	g.importName(repoPath, "repo")
 	g.importName(objectPath, "object")
+	g.importName(genPath, "gen")
 	for _, m := range models {
 		g.model(m)
 	}
@@ -82,7 +91,56 @@ func render(p *Package, models []*Model) ([]byte, error) {
 	if err := g.f.Render(&buf); err != nil {
 		return nil, fmt.Errorf("nodbgen: rendering package %s: %w", p.Path, err)
 	}
-	return buf.Bytes(), nil
+	src, err := groupImports(buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("nodbgen: rendering package %s: %w", p.Path, err)
+	}
+	return src, nil
+}
+
+// groupImports rewrites the import block of src, which jennifer sorts as
+// one group, into two, as goimports does: the standard library first,
+// then everything else, each sorted, and formats the result. jennifer
+// has no option for this; its output is already gofmt-clean, so only the
+// block itself changes.
+func groupImports(src []byte) ([]byte, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "", src, parser.ImportsOnly)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.IMPORT || !gd.Lparen.IsValid() {
+			continue
+		}
+		var std, other []string
+		for _, spec := range gd.Specs {
+			is := spec.(*ast.ImportSpec)
+			text := string(src[fset.Position(is.Pos()).Offset:fset.Position(is.End()).Offset])
+			path, err := strconv.Unquote(is.Path.Value)
+			if err != nil {
+				return nil, err
+			}
+			if first, _, _ := strings.Cut(path, "/"); strings.Contains(first, ".") {
+				other = append(other, text)
+			} else {
+				std = append(std, text)
+			}
+		}
+		var groups []string
+		for _, g := range [][]string{std, other} {
+			if len(g) > 0 {
+				groups = append(groups, "\t"+strings.Join(g, "\n\t"))
+			}
+		}
+		start, end := fset.Position(gd.Lparen).Offset, fset.Position(gd.Rparen).Offset
+		out := append([]byte(nil), src[:start]...)
+		out = append(out, "(\n"+strings.Join(groups, "\n\n")+"\n"...)
+		out = append(out, src[end:]...)
+		return format.Source(out)
+	}
+	return src, nil
 }
 
 // importName tells jennifer the package name of path, so that its import
@@ -94,7 +152,7 @@ func (g *gen) importName(path, name string) {
 		return
 	}
 	alias := "nodb" + name
-	if path != repoPath && path != objectPath {
+	if path != repoPath && path != objectPath && path != genPath {
 		alias = name + "pkg"
 	}
 	for i := 2; g.p.scope.Lookup(alias) != nil; i++ {
@@ -193,9 +251,9 @@ func (g *gen) fieldConsts(m *Model) {
 //
 //	// NewUserRepo returns a UserRepo over st. It validates User like repo.New
 //	// and makes the Repo use the generated schema instead of reflection; opts
-//	// apply after it.
+//	// set repo.Options and cannot replace the schema.
 //	func NewUserRepo(st object.Store, opts ...func(*repo.Options)) (*UserRepo, error) {
-//		r, err := repo.New[User](st, append([]func(*repo.Options){repo.WithSchema(&userSchema)}, opts...)...)
+//		r, err := gen.New(st, &userSchema, opts...)
 //		if err != nil {
 //			return nil, err
 //		}
@@ -208,17 +266,13 @@ func (g *gen) repoType(m *Model) {
 	g.f.Line()
 
 	optFunc := jen.Func().Params(jen.Op("*").Qual(repoPath, "Options"))
-	g.f.Comment(doc("%s returns a %s over st. It validates %s like repo.New\nand makes the Repo use the generated schema instead of reflection; opts\napply after it.", ctorName(m), rn, m.Name))
+	g.f.Comment(doc("%s returns a %s over st. It validates %s like repo.New\nand makes the Repo use the generated schema instead of reflection; opts\nset repo.Options and cannot replace the schema.", ctorName(m), rn, m.Name))
 	g.f.Func().Id(ctorName(m)).
 		Params(jen.Id("st").Qual(objectPath, "Store"), jen.Id("opts").Op("...").Add(optFunc.Clone())).
 		Params(jen.Op("*").Id(rn), jen.Error()).
 		Block(
-			jen.List(jen.Id("r"), jen.Err()).Op(":=").Qual(repoPath, "New").Types(model).Call(
-				jen.Id("st"),
-				jen.Append(
-					jen.Index().Add(optFunc.Clone()).Values(jen.Qual(repoPath, "WithSchema").Call(jen.Op("&").Id(schemaName(m)))),
-					jen.Id("opts").Op("..."),
-				).Op("..."),
+			jen.List(jen.Id("r"), jen.Err()).Op(":=").Qual(genPath, "New").Call(
+				jen.Id("st"), jen.Op("&").Id(schemaName(m)), jen.Id("opts").Op("..."),
 			),
 			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 			jen.Return(jen.Op("&").Id(rn).Values(jen.Id("Repo").Op(":").Id("r")), jen.Nil()),
@@ -380,19 +434,19 @@ func (g *gen) indexMethods(m *Model, f *Field) {
 // schema emits the schema that replaces reflection:
 //
 //	// userSchema describes User to the runtime without reflection.
-//	var userSchema = repo.Schema[User]{
+//	var userSchema = gen.Schema[User]{
 //		Key: UserFieldID,
-//		Indexes: []repo.SchemaIndex{
+//		Indexes: []gen.Index{
 //			{Field: UserFieldAge},
 //			{Field: UserFieldEmail, Unique: true},
 //		},
 //		KeyOf: func(v *User) (string, string, error) {
-//			return repo.KeyString(v.ID)
+//			return gen.KeyString(v.ID)
 //		},
 //		IndexOf: func(v *User, dst []string) ([]string, error) {
 //			dst = slices.Grow(dst, 2)
-//			dst = append(dst, repo.IndexInt(int64(v.Age)))
-//			dst = append(dst, repo.IndexString(v.Email))
+//			dst = append(dst, gen.IndexInt(int64(v.Age)))
+//			dst = append(dst, gen.IndexString(v.Email))
 //			return dst, nil
 //		},
 //	}
@@ -411,7 +465,7 @@ func (g *gen) schema(m *Model) {
 	}
 	indexesValue := jen.Nil()
 	if len(indexes) > 0 {
-		indexesValue = jen.Index().Qual(repoPath, "SchemaIndex").ValuesFunc(func(gr *jen.Group) {
+		indexesValue = jen.Index().Qual(genPath, "Index").ValuesFunc(func(gr *jen.Group) {
 			for _, ix := range indexes {
 				gr.Line().Add(ix)
 			}
@@ -419,7 +473,7 @@ func (g *gen) schema(m *Model) {
 		})
 	}
 	g.f.Comment(doc("%s describes %s to the runtime without reflection.", schemaName(m), m.Name))
-	g.f.Var().Id(schemaName(m)).Op("=").Qual(repoPath, "Schema").Types(model.Clone()).Values(
+	g.f.Var().Id(schemaName(m)).Op("=").Qual(genPath, "Schema").Types(model.Clone()).Values(
 		jen.Line().Id("Key").Op(":").Id(constName(m, m.Key)),
 		jen.Line().Id("Indexes").Op(":").Add(indexesValue),
 		jen.Line().Id("KeyOf").Op(":").Func().
@@ -437,21 +491,21 @@ func (g *gen) schema(m *Model) {
 
 // keyExpr returns the call that encodes the key of v:
 //
-//	repo.KeyString(v.ID)          // string kinds
-//	repo.KeyInt(int64(v.ID))      // signed integers
-//	repo.KeyUint(uint64(v.ID))    // unsigned integers
-//	repo.KeyText(v.ID)            // encoding.TextMarshaler
+//	gen.KeyString(v.ID)          // string kinds
+//	gen.KeyInt(int64(v.ID))      // signed integers
+//	gen.KeyUint(uint64(v.ID))    // unsigned integers
+//	gen.KeyText(v.ID)            // encoding.TextMarshaler
 func (g *gen) keyExpr(f *Field) *jen.Statement {
 	x := jen.Id("v").Dot(f.Name)
 	switch f.Kind {
 	case KindString:
-		return jen.Qual(repoPath, "KeyString").Call(convert(f.Type, types.String, x))
+		return jen.Qual(genPath, "KeyString").Call(convert(f.Type, types.String, x))
 	case KindInt:
-		return jen.Qual(repoPath, "KeyInt").Call(convert(f.Type, types.Int64, x))
+		return jen.Qual(genPath, "KeyInt").Call(convert(f.Type, types.Int64, x))
 	case KindUint:
-		return jen.Qual(repoPath, "KeyUint").Call(convert(f.Type, types.Uint64, x))
+		return jen.Qual(genPath, "KeyUint").Call(convert(f.Type, types.Uint64, x))
 	case KindText:
-		return jen.Qual(repoPath, "KeyText").Call(x)
+		return jen.Qual(genPath, "KeyText").Call(x)
 	}
 	panic(fmt.Sprintf("codegen: key kind %s", f.Kind)) // Load rejects it
 }
@@ -469,11 +523,11 @@ func convert(t types.Type, kind types.BasicKind, x *jen.Statement) *jen.Statemen
 // indexOfBody returns the statements of IndexOf: the slice grown once,
 // then per index, in Indexes order, either
 //
-//	dst = append(dst, repo.IndexString(v.City))
+//	dst = append(dst, gen.IndexString(v.City))
 //
 // or, for encodings that can fail (floats, TextMarshalers),
 //
-//	if seg, err = repo.IndexFloat(v.Total); err != nil {
+//	if seg, err = gen.IndexFloat(v.Total); err != nil {
 //		return nil, fmt.Errorf("field Total: %w", err)
 //	}
 //	dst = append(dst, seg)
@@ -509,19 +563,19 @@ func (g *gen) indexOfBody(m *Model) []jen.Code {
 		var enc []jen.Code
 		switch f.Kind {
 		case KindString:
-			enc = []jen.Code{appendSeg(jen.Qual(repoPath, "IndexString").Call(convert(f.Type, types.String, x)))}
+			enc = []jen.Code{appendSeg(jen.Qual(genPath, "IndexString").Call(convert(f.Type, types.String, x)))}
 		case KindBool:
-			enc = []jen.Code{appendSeg(jen.Qual(repoPath, "IndexBool").Call(convert(f.Type, types.Bool, x)))}
+			enc = []jen.Code{appendSeg(jen.Qual(genPath, "IndexBool").Call(convert(f.Type, types.Bool, x)))}
 		case KindInt:
-			enc = []jen.Code{appendSeg(jen.Qual(repoPath, "IndexInt").Call(convert(f.Type, types.Int64, x)))}
+			enc = []jen.Code{appendSeg(jen.Qual(genPath, "IndexInt").Call(convert(f.Type, types.Int64, x)))}
 		case KindUint:
-			enc = []jen.Code{appendSeg(jen.Qual(repoPath, "IndexUint").Call(convert(f.Type, types.Uint64, x)))}
+			enc = []jen.Code{appendSeg(jen.Qual(genPath, "IndexUint").Call(convert(f.Type, types.Uint64, x)))}
 		case KindTime:
-			enc = []jen.Code{appendSeg(jen.Qual(repoPath, "IndexTime").Call(x))}
+			enc = []jen.Code{appendSeg(jen.Qual(genPath, "IndexTime").Call(x))}
 		case KindFloat, KindText:
-			call := jen.Qual(repoPath, "IndexText").Call(x)
+			call := jen.Qual(genPath, "IndexText").Call(x)
 			if f.Kind == KindFloat {
-				call = jen.Qual(repoPath, "IndexFloat").Call(convert(f.Type, types.Float64, x))
+				call = jen.Qual(genPath, "IndexFloat").Call(convert(f.Type, types.Float64, x))
 			}
 			enc = []jen.Code{
 				jen.If(jen.List(jen.Id("seg"), jen.Err()).Op("=").Add(call), jen.Err().Op("!=").Nil()).Block(

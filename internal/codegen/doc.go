@@ -1,11 +1,13 @@
 // Package codegen is the library behind nodbgen: it loads Go packages, finds
 // and validates NoDB models (structs with a field tagged nodb:"key"), and
 // writes, per model, a file of typed, reflection-free helpers next to it.
+// It is internal: cmd/nodbgen is its only user, and the command line is
+// the interface.
 //
 // The three steps are separate so that tools and tests can use each:
 //
 //	pkgs, err := codegen.Load([]string{"."}, nil, []string{"User"}) // find and validate
-//	files, err := codegen.Generate(pkgs[0], "")                      // render, in memory
+//	files, err := codegen.Generate(pkgs[0], "", "nodbgen -type User") // render, in memory
 //	err = codegen.Write(files, nil)                                  // write atomically
 //
 // [Run] does all three, as the command does.
@@ -16,7 +18,7 @@
 // other files already call NewUserRepo, which does not exist yet; after a
 // model change, the previous generated file no longer fits the model. Load
 // therefore ignores the generator's own output (every file whose first line
-// is [Header]) and tolerates type errors outside the models. Errors are
+// is a header of [HeaderFor]) and tolerates type errors outside the models. Errors are
 // reported, at file:line:col, only for the models themselves: a bad tag, a
 // field type that cannot be a key or be indexed, or a type error inside the
 // model's declaration.
@@ -40,10 +42,12 @@
 // type; GetBy<Field> per unique field; FindBy<Field>, FindBy<Field>Page and
 // CountBy<Field> per index; RangeBy<Field> and RangeBy<Field>Page per
 // ordered index), NewUserRepo, the constants UserField<Name> naming the key
-// and indexed fields, the repo.Schema that replaces reflection, and a
+// and indexed fields, the gen.Schema (package repo/gen) that replaces
+// reflection, handed to gen.New outside repo.Options, and a
 // compile-time guard that stops the build when the key or an indexed field
 // is renamed or retyped without regenerating. A changed nodb tag cannot be
 // caught at build time; NewUserRepo then returns an error naming the
 // difference (the schema is checked against the struct's tags). The output
-// is deterministic and gofmt-clean.
+// is deterministic and gofmt-clean; its header records the command line,
+// and its imports are grouped standard library first.
 package codegen

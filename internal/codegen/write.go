@@ -22,6 +22,9 @@ type Config struct {
 	// Output is the file to write all of one package's models to, instead
 	// of one <type>_nodb.go per model.
 	Output string
+	// Command is the command line recorded in the generated files' headers
+	// (see [Command] and [HeaderFor]).
+	Command string
 }
 
 // Run loads the packages, validates the models and writes the generated
@@ -41,7 +44,7 @@ func Run(c Config) (changed []string, err error) {
 	var files []File
 	var remove []string
 	for _, p := range pkgs {
-		fs, err := Generate(p, c.Output)
+		fs, err := Generate(p, c.Output, c.Command)
 		if err != nil {
 			return nil, err
 		}

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// repo and object are taken: the generated imports need aliases.
-var repo, object = 1, 2
+// repo, object and gen are taken: the generated imports need aliases.
+var repo, object, gen = 1, 2, 3
 
 // Name is a named string type.
 type Name string
