@@ -253,7 +253,7 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 	if err != nil {
 		return nil, err
 	}
-	w := &pendingWrite{}
+	w := &pendingWrite{id: newWriteID()}
 	if err := r.writeIndexes(ctx, v, text, seg, segs, cur, env, w); err != nil {
 		r.undo(ctx, w)
 		return nil, err
@@ -316,6 +316,7 @@ func (r *Repo[T]) nextEnvelope(v *T, text string, cur *recState, write string) (
 // pendingWrite is what one attempt wrote before its record PUT: what it
 // must remove if it fails for certain.
 type pendingWrite struct {
+	id      string // names this attempt's entries
 	mu      sync.Mutex
 	entries []string          // entry names
 	claims  map[string]string // claim name -> version
@@ -351,7 +352,11 @@ func (r *Repo[T]) writeIndexes(ctx context.Context, v *T, text, seg string, segs
 			}
 		}
 		name := ix.name
-		id := entryWrite(seg, env.Write)
+		// Entries are named per attempt, not per operation: an attempt
+		// that failed has deleted its entries, and a later attempt must
+		// not reuse a name that someone else (a sweep, Check) may still
+		// delete by name on the strength of an earlier listing.
+		id := entryWrite(seg, w.id)
 		env.Index[name] = ixState{V: s, W: id}
 		entry := r.entryName(name, s, seg, id)
 		tasks = append(tasks, func(ctx context.Context) error {
