@@ -67,7 +67,7 @@
 //
 //	_manifest                       key field, codec, fields, schema version, index states
 //	r/<key>                         the record: a JSON document (see Codec)
-//	i/<field>/<value>/<key>!-<id>   index entry, named with the id of the write that made it
+//	i/<field>/<value>/<key>!-<id>   index entry, named with an id of the write attempt that made it
 //	u/<field>/<value>               unique claim, naming the key that holds the value
 //
 // String keys stay readable in object names (letters, digits, '-', '.' and
@@ -101,8 +101,9 @@
 // ErrConflict, an error from Update's function, a context that ended
 // before the record was sent): then it has removed the index entries and
 // unique claims it wrote before it returns, so counts and queries see
-// nothing of it. Index entries are named with the id of the write that made
-// them, so this cleanup never touches an entry another writer relies on.
+// nothing of it. Index entries are named with an id of the write attempt
+// that made them, so this cleanup never touches an entry another writer
+// relies on.
 // Or its outcome is unknown ([ErrOutcomeUnknown]): the response to the
 // record write was lost, and reading the record back could not tell. A
 // record names its write and the write it replaced, so "another writer
