@@ -77,7 +77,7 @@ func (rep Report) OK() bool {
 // 0), unless writers ran meanwhile or the store holds problems only a
 // person can settle (values held twice, unreadable records).
 func (r *Repo[T]) Check(ctx context.Context, repair bool) (Report, error) {
-	c := &checker[T]{r: r, repair: repair, k: len(r.m.indexes), at: map[string]int32{}, unknown: map[string]bool{}}
+	c := &checker[T]{r: r, repair: repair, k: len(r.m.indexes), unknown: map[string]bool{}}
 	err := c.run(ctx)
 	rep := c.rep
 	for name := range c.unknown {
@@ -101,11 +101,10 @@ type checker[T any] struct {
 	repair bool
 	k      int // indexes
 
-	at    map[string]int32 // record segment -> record number
-	segs  []string         // record number -> segment
-	vals  []uint64         // record number*k + index position -> value hash, 0: no value
-	bad   []bool           // record number -> unreadable
-	state []uint8          // record number*k + index position -> hasEntry|hasClaim
+	segs  []string // record number -> segment, in listing (byte) order
+	vals  []uint64 // record number*k + index position -> value hash, 0: no value
+	bad   []bool   // record number -> unreadable
+	state []uint8  // record number*k + index position -> hasEntry|hasClaim
 
 	unknown map[string]bool
 	stale   []staleClaim // claims to release once the holders are known
@@ -130,6 +129,14 @@ type staleClaim struct {
 	pos  int
 	vseg string
 	held bool // a record in the scan holds the value
+}
+
+// find returns the number of the record with segment seg. Records are
+// numbered in listing order, which is byte order, so a binary search finds
+// them without a map (a map would double Check's memory per record).
+func (c *checker[T]) find(seg string) (int32, bool) {
+	n, ok := slices.BinarySearch(c.segs, seg)
+	return int32(n), ok
 }
 
 func (c *checker[T]) run(ctx context.Context) error {
@@ -252,8 +259,9 @@ func (c *checker[T]) scanRecords(ctx context.Context) error {
 			if !res.found {
 				continue // deleted since it was listed
 			}
-			n := int32(len(c.segs))
-			c.at[seg] = n
+			if len(c.segs) > 0 && seg <= c.segs[len(c.segs)-1] {
+				return fmt.Errorf("the store listed record %s after %s: not in byte order, as object.Store.List must", quote(seg), quote(c.segs[len(c.segs)-1]))
+			}
 			c.segs = append(c.segs, seg)
 			c.bad = append(c.bad, res.bad != nil)
 			if res.bad != nil {
@@ -307,7 +315,7 @@ func (c *checker[T]) scanEntries(ctx context.Context) error {
 			c.unknown[name] = true
 			continue
 		}
-		if n, ok := c.at[seg]; ok {
+		if n, ok := c.find(seg); ok {
 			if c.bad[n] {
 				continue // held by a record this model cannot read
 			}
@@ -393,7 +401,7 @@ func (c *checker[T]) scanClaims(ctx context.Context) error {
 			if owner.Seg == "" && !condDelete {
 				continue // released: free for anyone, and cannot be deleted safely here
 			}
-			if n, ok := c.at[owner.Seg]; ok {
+			if n, ok := c.find(owner.Seg); ok {
 				if c.bad[n] {
 					continue // held by a record this model cannot read
 				}
