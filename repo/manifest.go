@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/nodb-go/nodb/repo/object"
 )
@@ -258,33 +257,4 @@ func (r *Repo[T]) ready(ctx context.Context, ix *indexDef) error {
 		why = "it was added to the model after records existed"
 	}
 	return errorf(ErrNotBuilt, "index %s of model %s is not built (%s): run Reindex", ix.name, r.m.name, why)
-}
-
-// saveManifest writes m over the version it was read at, re-reading and
-// merging index states if another writer changed it.
-func (r *Repo[T]) saveManifest(ctx context.Context, m *manifest) error {
-	for attempt := 0; ; attempt++ {
-		err := r.writeManifest(ctx, m, object.PutOptions{IfMatch: m.version})
-		if err == nil {
-			r.attachMu.Lock()
-			r.man = m
-			r.attachMu.Unlock()
-			return nil
-		}
-		if !errors.Is(err, object.ErrPrecondition) && !errors.Is(err, object.ErrConcurrentRequest) || attempt >= r.o.MaxRetries {
-			return err
-		}
-		cur, err := r.readManifest(ctx)
-		if err != nil {
-			return err
-		}
-		if cur == nil {
-			return fmt.Errorf("manifest %s disappeared", r.manifestName())
-		}
-		for name, mi := range m.Indexes {
-			cur.Indexes[name] = mi
-		}
-		cur.Migrated, cur.Migration = m.Migrated, m.Migration
-		m = cur
-	}
 }
