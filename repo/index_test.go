@@ -92,8 +92,11 @@ func ids(ps []Person) []string {
 
 func byKey(a, b Person) int { return 0 }
 
-// verify checks every query against the oracle.
-func verify(t *testing.T, people *repo.Repo[Person], o oracle, rng *rand.Rand, step int) {
+// verify checks every query against the oracle. With exactCounts, CountBy
+// must equal the oracle too: true unless writers raced on a store without
+// conditional deletes, where a Delete racing another write of the same
+// record can leave that write's entries for Check (see CountBy's doc).
+func verify(t *testing.T, people *repo.Repo[Person], o oracle, rng *rand.Rand, step int, exactCounts bool) {
 	t.Helper()
 	ctx := context.Background()
 	fail := func(what string, got, want any) {
@@ -168,7 +171,7 @@ func verify(t *testing.T, people *repo.Repo[Person], o oracle, rng *rand.Rand, s
 		if holder != "" {
 			want = 1
 		}
-		if n, err := people.CountBy(ctx, "Email", e); err != nil || n != want {
+		if n, err := people.CountBy(ctx, "Email", e); err != nil || n < want || exactCounts && n != want {
 			fail(fmt.Sprintf("CountBy Email %q", e), fmt.Sprint(n, err), want)
 		}
 	}
@@ -176,7 +179,7 @@ func verify(t *testing.T, people *repo.Repo[Person], o oracle, rng *rand.Rand, s
 	// are exact.
 	for _, c := range cities {
 		want := len(o.sorted(func(p Person) bool { return p.City == c }, byKey))
-		if n, err := people.CountBy(ctx, "City", c); err != nil || n != want {
+		if n, err := people.CountBy(ctx, "City", c); err != nil || n < want || exactCounts && n != want {
 			fail(fmt.Sprintf("CountBy City %q", c), fmt.Sprint(n, err), want)
 		}
 	}
@@ -289,13 +292,13 @@ func TestModelBased(t *testing.T) {
 					delete(o, id)
 				}
 				if step%7 == 6 {
-					verify(t, people, o, rng, step)
+					verify(t, people, o, rng, step, true)
 				}
 			}
 			// A fresh Repo on a fresh client agrees too, and Check finds
 			// nothing: failed writes leave no leftovers.
 			fresh := newRepo[Person](t, reopen())
-			verify(t, fresh, o, rng, -1)
+			verify(t, fresh, o, rng, -1, true)
 			rep, err := fresh.Check(ctx, false)
 			if err != nil || !rep.OK() || rep.Records != len(o) {
 				t.Fatalf("Check: %+v, %v", rep, err)
@@ -383,7 +386,7 @@ func TestConcurrentIndexMoves(t *testing.T) {
 			}
 			o[p.ID] = p
 		}
-		verify(t, newRepo[Person](t, st), o, rand.New(rand.NewPCG(1, 2)), 0)
+		verify(t, newRepo[Person](t, st), o, rand.New(rand.NewPCG(1, 2)), 0, st.Capabilities().ConditionalDelete)
 		rep, err := people.Check(ctx, false)
 		if err != nil || rep.MissingEntries != 0 || rep.MissingClaims != 0 {
 			t.Fatalf("Check: %+v %v", rep, err)
@@ -897,7 +900,7 @@ func TestConcurrentMixedWrites(t *testing.T) {
 			emails[p.Email], nicksHeld[p.Nick] = p.ID, p.ID
 			o[p.ID] = p
 		}
-		verify(t, people, o, rand.New(rand.NewPCG(3, 4)), 0)
+		verify(t, people, o, rand.New(rand.NewPCG(3, 4)), 0, st.Capabilities().ConditionalDelete)
 		rep, err := people.Check(ctx, false)
 		if err != nil || rep.MissingEntries != 0 || rep.MissingClaims != 0 || len(rep.Problems) != 0 {
 			t.Fatalf("Check: %+v %v", rep, err)

@@ -322,7 +322,11 @@ func (r *Repo[T]) countKeys(ctx context.Context, prefix string, entries bool) (i
 // unless a writer died (or lost its connection) between writing an entry
 // and committing its record, less than Options.ClaimLease ago or without a
 // query having met the entry since: such a leftover counts until Find,
-// Range or Check removes it. Find counts exactly, at one GET per record.
+// Range or Check removes it. On a store without conditional deletes (see
+// object.Capabilities) a Delete is unconditional, so one racing another
+// write of the same record can delete that write's record and leave its
+// entries, which count the same way. Find counts exactly, at one GET per
+// record.
 func (r *Repo[T]) CountBy(ctx context.Context, field string, value any) (int, error) {
 	q, err := r.findQuery(ctx, field, value)
 	if err != nil {
