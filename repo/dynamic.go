@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -27,6 +28,22 @@ import (
 
 func init() {
 	dynamic.New = newDynamic
+	dynamic.AllCursor = func(r any, key any, inclusive bool) (string, error) {
+		d, ok := r.(*Repo[dynamic.Doc])
+		if !ok {
+			return "", invalidf("AllCursor on %T", r)
+		}
+		_, seg, err := d.keySeg(key)
+		if err != nil {
+			return "", err
+		}
+		after := d.recordName(seg)
+		if inclusive {
+			after = after[:len(after)-1] // sorts before key and every key it prefixes
+		}
+		b, _ := json.Marshal(cursorData{After: after, Query: d.allQuery().fingerprint})
+		return base64.RawURLEncoding.EncodeToString(b), nil
+	}
 }
 
 // manifestFormat is the manifest format this package writes: format 2

@@ -81,6 +81,11 @@ func (t Text) MarshalText() ([]byte, error) { return []byte(t), nil }
 // refuses to change one that differs. Package repo sets it at init.
 var New func(st object.Store, manifest []byte, prefix string) (any, error)
 
+// AllCursor returns a cursor for r.AllPage (r a *repo.Repo[Doc]) that
+// starts after key, or, with inclusive, at key. Package repo sets it at
+// init.
+var AllCursor func(r any, key any, inclusive bool) (string, error)
+
 // ManifestFormat is the manifest format that describes a model fully; older
 // manifests are upgraded by the next write of a program with the Go type.
 const ManifestFormat = 2
