@@ -58,6 +58,14 @@ type Order struct {
 	Buyer string `nodb:"index" json:"buyer"`
 }
 
+// Big is the model of the 20,000-record run: one index, so that the
+// records, not the index writes, are what the run moves.
+type Big struct {
+	ID    string `nodb:"key" json:"id"`
+	Group string `nodb:"index" json:"group"`
+	Body  string `json:"body"`
+}
+
 // Note has no indexes, so no program ever writes its manifest.
 type Note struct {
 	ID   string `nodb:"key"`
@@ -111,6 +119,12 @@ func seed(args []string) error {
 		}
 		notes, _ := repo.New[Note](st)
 		return notes.Create(ctx, Note{ID: "n1", Text: "hello"})
+	case "big":
+		big, err := repo.New[Big](st)
+		if err != nil {
+			return err
+		}
+		return big.Create(ctx, Big{ID: "seed", Group: "g"})
 	case "oldmanifest":
 		old := `{"nodb":1,"model":"Legacy","keyField":"ID","keyKind":"string","codec":"json","indexes":{"Tag":{"kind":"string","state":"ready"}}}`
 		_, err := st.Put(ctx, "Legacy/_manifest", []byte(old), object.PutOptions{})
