@@ -340,3 +340,66 @@ func TestBigExportImportMemory(t *testing.T) {
 }
 
 func mb(b uint64) float64 { return float64(b) / (1 << 20) }
+
+// cancelAfter is an import source that cancels the command's context once
+// n lines have been read, as Ctrl-C would.
+type cancelAfter struct {
+	r      *bufio.Reader
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	if c.n == 0 {
+		c.cancel()
+		time.Sleep(10 * time.Millisecond)
+	}
+	line, err := c.r.ReadBytes('\n')
+	c.n--
+	return copy(p, line), err // lines are shorter than p
+}
+
+// An interrupted import stops cleanly (no half-written record: Check finds
+// nothing) and a re-run imports the rest.
+func TestImportInterruptedResumes(t *testing.T) {
+	dir := t.TempDir()
+	a, b := "file://"+filepath.Join(dir, "a"), "file://"+filepath.Join(dir, "b")
+	if err := seed([]string{a, "users", "60"}); err != nil {
+		t.Fatal(err)
+	}
+	export, _ := mustNodb(t, nil, "--store", a, "export", "User")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut bytes.Buffer
+	src := &cancelAfter{r: bufio.NewReader(strings.NewReader(export)), n: 20, cancel: cancel}
+	code := run(ctx, []string{"--store", b, "import", "User", "--workers", "2"}, src, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "interrupted; nothing is half written, run it again to resume") {
+		t.Fatalf("interrupted import: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	users := openUsers(t, b)
+	n, err := users.Count(context.Background())
+	if err != nil || n == 0 || n >= 60 {
+		t.Fatalf("after the interrupt %d records (%v), want some of 60", n, err)
+	}
+	if rep, err := users.Check(context.Background(), false); err != nil || rep.Records != n || rep.MissingEntries != 0 || rep.MissingClaims != 0 || len(rep.Problems) != 0 {
+		t.Fatalf("Check after the interrupt: %+v %v", rep, err)
+	}
+	out2, _ := mustNodb(t, strings.NewReader(export), "--store", b, "import", "User")
+	want := fmt.Sprintf("imported %d records into User (%d already there), 0 bad lines", 60-n, n)
+	if !strings.Contains(out2, want) {
+		t.Fatalf("re-run: %q, want %q", out2, want)
+	}
+}
+
+// A store that cannot be reached is an error that says so, exit status 1.
+func TestUnreachableStore(t *testing.T) {
+	_, env := s3URL(t, "x")
+	for _, kv := range env {
+		k, v, _ := cutEnv(kv)
+		t.Setenv(k, v)
+	}
+	code, _, errOut := nodb(t, nil, "--store", "s3://nobucket?endpoint=http://127.0.0.1:1&region=us-east-1&skip_probe=true", "models")
+	if code != 1 || !strings.Contains(errOut, "unreachable") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
