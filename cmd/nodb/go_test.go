@@ -403,3 +403,45 @@ func TestUnreachableStore(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }
+
+// Exit status: 0 success, 1 the operation failed, 2 usage errors; each
+// error names what was wrong.
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	url := "file://" + filepath.Join(dir, "data")
+	if err := seed([]string{url, "users", "3"}); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(bad, []byte("{\"id\":\"n1\",\"email\":\"n1@x.io\"}\nnot json\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"count", "User"}, 0, ""},
+		{[]string{"get", "User", "nobody"}, 1, `Get User "nobody": not found`},
+		{[]string{"get", "Nobody", "x"}, 1, `unknown model "Nobody"`},
+		{[]string{"import", "User", bad}, 1, "bad.jsonl line 2: bad JSON"},
+		{[]string{"rm", "User", "nobody"}, 1, "not found"},
+		{[]string{"--store", "file://" + filepath.Join(dir, "empty"), "get", "User", "x"}, 1, "has no models"},
+		{[]string{"frob"}, 2, `unknown command "frob"`},
+		{[]string{}, 2, "no command"},
+		{[]string{"get", "User"}, 2, "get takes 2 arguments"},
+		{[]string{"ls", "User", "--limit", "many"}, 2, `invalid value "many" for flag -limit`},
+		{[]string{"range", "User", "Age", "1", "x"}, 2, `value "x" for index Age: want an integer`},
+		{[]string{"find", "User", "Seen", "monday"}, 2, "want an RFC 3339 time"},
+		{[]string{"find", "User", "Nope", "1"}, 2, `model User has no index on "Nope"`},
+		{[]string{"get", "Order", "x"}, 2, `key "x" of model Order: want an integer`},
+		{[]string{"--store", "gopher://x", "models"}, 2, `"gopher"`},
+		{[]string{"import", "User", "--create", "--upsert"}, 2, "--create and --upsert exclude each other"},
+		{[]string{"import", "User", "--upsert", bad}, 2, "pass --yes"},
+		{[]string{"check", "User", "--repair"}, 2, "pass --yes"},
+		{[]string{"put", "User", filepath.Join(dir, "missing.json")}, 2, "no such file"},
+	} {
+		code, _, errOut := nodb(t, nil, append([]string{"--store", url}, tc.args...)...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("nodb %s: exit %d, stderr %q; want exit %d and %q", strings.Join(tc.args, " "), code, errOut, tc.code, tc.want)
+		}
+	}
+}

@@ -84,8 +84,8 @@ func usagef(format string, args ...any) error {
 	return &usageError{fmt.Sprintf(format, args...)}
 }
 
-// failed is an operation that failed after reporting what went wrong:
-// exit status 1 with no further message.
+// errReported is an operation that failed after reporting what went
+// wrong: exit status 1 with no further message.
 var errReported = errors.New("failed")
 
 // env is what every command gets.
