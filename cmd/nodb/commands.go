@@ -549,7 +549,9 @@ func runCheck(e *env, name string, repair bool) error {
 		if err := m.writable("check"); err != nil {
 			return err
 		}
+		end := e.busy("check " + name)
 		rep, err := m.r.Check(e.ctx, repair)
+		end()
 		if err != nil {
 			return err
 		}
@@ -586,15 +588,20 @@ func runReindex(e *env, args []string) error {
 		if err := m.writable("reindex"); err != nil {
 			return err
 		}
+		end := e.busy("reindex " + args[0])
+		var err error
 		if len(args) == 2 {
-			ixName, _, err := m.index(args[1])
-			if err != nil {
-				return err
+			ixName, _, ierr := m.index(args[1])
+			if ierr != nil {
+				end()
+				return ierr
 			}
-			if err := m.r.Rebuild(e.ctx, ixName); err != nil {
-				return err
-			}
-		} else if err := m.r.Reindex(e.ctx); err != nil {
+			err = m.r.Rebuild(e.ctx, ixName)
+		} else {
+			err = m.r.Reindex(e.ctx)
+		}
+		end()
+		if err != nil {
 			return err
 		}
 		mi, err := readModel(e, st, args[0])

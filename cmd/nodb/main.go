@@ -43,9 +43,11 @@
 // import, store unreachable), 2 on usage errors (unknown command or flag,
 // wrong arguments, a value that does not fit the index's kind).
 //
-// Long operations (export, import, copy, check, reindex) report progress on
-// stderr: a bar with count, rate and ETA on a terminal, a plain line every
-// 10,000 records (or 5 seconds) otherwise. Ctrl-C stops them cleanly:
+// Long operations report progress on stderr. export, import, copy and
+// migrate show a bar with count, rate and ETA on a terminal, and a plain
+// line every 10,000 records (or 5 seconds) otherwise; check and reindex,
+// whose library calls give no counts, a spinner with the elapsed time, or a
+// plain line every 5 seconds and one at the end. Ctrl-C stops them cleanly:
 // no record is ever half written, and a re-run resumes (import and copy
 // skip records that are already there with the same value; reindex
 // continues from the progress saved in the manifest). Commands that delete

@@ -83,3 +83,45 @@ func (p *progress) done() {
 	now := time.Now()
 	fmt.Fprintf(p.e.stderr, "%s: done, %d records in %.1fs\n", p.what, p.n, now.Sub(p.start).Seconds())
 }
+
+// busy reports an operation whose library call gives no counts (Check,
+// Reindex): a spinner with the elapsed time on a terminal, else a plain
+// line every progressPeriod, and one at the end. The returned function
+// ends the report.
+func (e *env) busy(what string) func() {
+	start := time.Now()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	var bar *progressbar.ProgressBar
+	if isTerminal(e.stderr) {
+		bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(e.stderr),
+			progressbar.OptionSetDescription(what), progressbar.OptionSpinnerType(14),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(e.stderr) }))
+	}
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(map[bool]time.Duration{true: 100 * time.Millisecond, false: progressPeriod}[bar != nil])
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if bar != nil {
+					bar.Add(0)
+				} else {
+					fmt.Fprintf(e.stderr, "%s: running, %.0fs\n", what, time.Since(start).Seconds())
+				}
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-done
+		if bar != nil {
+			bar.Finish()
+			return
+		}
+		fmt.Fprintf(e.stderr, "%s: done in %.1fs\n", what, time.Since(start).Seconds())
+	}
+}
