@@ -384,15 +384,11 @@ func readValue(r io.Reader, from string) (dynamic.Doc, error) {
 }
 
 func runPut(e *env, args []string, create bool) error {
-	in, from := e.stdin, "stdin"
-	if len(args) == 2 {
-		f, err := os.Open(args[1])
-		if err != nil {
-			return usagef("%v", err)
-		}
-		defer f.Close()
-		in, from = f, args[1]
+	in, from, done, err := e.input(args, 1)
+	if err != nil {
+		return err
 	}
+	defer done()
 	d, err := readValue(in, from)
 	if err != nil {
 		return err
@@ -670,4 +666,17 @@ func runMigrate(e *env, args []string) error {
 		}
 		return nil
 	})
+}
+
+// input opens the file named by args[i], or stdin when args has no such
+// argument; from names it for errors, and done closes it.
+func (e *env) input(args []string, i int) (in io.Reader, from string, done func(), err error) {
+	if len(args) <= i {
+		return e.stdin, "stdin", func() {}, nil
+	}
+	f, err := os.Open(args[i])
+	if err != nil {
+		return nil, "", nil, usagef("%v", err)
+	}
+	return f, args[i], func() { f.Close() }, nil
 }

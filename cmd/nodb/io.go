@@ -150,15 +150,11 @@ type importLine struct {
 }
 
 func runImport(e *env, args []string, upsert bool, workers int) error {
-	in, from := e.stdin, "stdin"
-	if len(args) == 2 {
-		f, err := os.Open(args[1])
-		if err != nil {
-			return usagef("%v", err)
-		}
-		defer f.Close()
-		in, from = f, args[1]
+	in, from, done, err := e.input(args, 1)
+	if err != nil {
+		return err
 	}
+	defer done()
 	if upsert {
 		if err := e.confirm("import --upsert overwrites records of " + args[0]); err != nil {
 			return err
