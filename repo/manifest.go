@@ -54,6 +54,9 @@ type manifestIndex struct {
 	JSON   string `json:"json,omitempty"` // the field's JSON name when built ("" unknown)
 	Unique bool   `json:"unique,omitempty"`
 	Sparse bool   `json:"sparse,omitempty"`
+	// Async: writers do not maintain the index; the indexer does
+	// (indexer.go). Absent in manifests written before async indexes.
+	Async  bool   `json:"async,omitempty"`
 	State  string `json:"state"`            // stateReady, stateBuilding or stateRemoved
 	Cursor string `json:"cursor,omitempty"` // Reindex progress: last record done
 	// Reason says why the index is not ready, in words for an error.
@@ -79,7 +82,7 @@ const (
 func (r *Repo[T]) manifestName() string { return r.base + "_manifest" }
 
 func (r *Repo[T]) describe(ix *indexDef, state string) manifestIndex {
-	return manifestIndex{Kind: ix.kind.String(), JSON: jsonName(r.m.typ, ix.index), Unique: ix.unique, Sparse: ix.sparse, State: state}
+	return manifestIndex{Kind: ix.kind.String(), JSON: jsonName(r.m.typ, ix.index), Unique: ix.unique, Sparse: ix.sparse, Async: ix.async, State: state}
 }
 
 func (r *Repo[T]) attachForWrite(ctx context.Context) error {
@@ -147,6 +150,11 @@ func (r *Repo[T]) attach(ctx context.Context, refresh bool) (*manifest, error) {
 				if ok && why == "" {
 					if have.JSON == "" { // recorded before JSON names were
 						have.JSON = want.JSON
+						m.Indexes[ix.name] = have
+						changed = true
+					}
+					if have.Async != want.Async { // made async: its entries stay valid
+						have.Async = want.Async
 						m.Indexes[ix.name] = have
 						changed = true
 					}
