@@ -56,10 +56,14 @@ type Event struct {
 }
 
 // Removed reports whether the event reports a deletion (ObjectRemoved:*).
-func (e Event) Removed() bool { return strings.HasPrefix(strings.TrimPrefix(e.Name, "s3:"), "ObjectRemoved:") }
+func (e Event) Removed() bool {
+	return strings.HasPrefix(strings.TrimPrefix(e.Name, "s3:"), "ObjectRemoved:")
+}
 
 // Created reports whether the event reports a write (ObjectCreated:*).
-func (e Event) Created() bool { return strings.HasPrefix(strings.TrimPrefix(e.Name, "s3:"), "ObjectCreated:") }
+func (e Event) Created() bool {
+	return strings.HasPrefix(strings.TrimPrefix(e.Name, "s3:"), "ObjectCreated:")
+}
 
 // Later reports whether sequencer a is later than b, for events of one
 // key: the shorter is right-padded with zeros, then they compare as
