@@ -40,10 +40,15 @@ import (
 //  5. After the commit, delete the entries of the old state that the new
 //     one no longer names: they belonged to the run that wrote S, which can
 //     no longer use them, and only the one run that replaced S deletes them.
+//  6. GET the record again; if its async values moved meanwhile, start
+//     again from 1. (A run that finds nothing to do commits nothing, so it
+//     cannot fail a slower run that read the record before the write the
+//     fast run was sent for; the slow run catches itself here.)
 //
-// So runs are idempotent, two runs on one key converge (the last commit was
-// made by a run that read the record after every earlier commit), and the
-// order and number of events do not matter. A run that dies leaves entries
+// So runs are idempotent, runs on one key converge (after the last commit
+// its run saw the record hold what it committed, and the run of every
+// later write's event sees that state), and the order and number of events
+// do not matter, as long as every write's event reaches some run. A run that dies leaves entries
 // no state names: readers verify every hit, and such leftovers are removed
 // like a crashed writer's (by queries once older than the claim lease, and
 // by Check).
@@ -93,7 +98,11 @@ const (
 )
 
 // errIndexRace is a failed commit of the state: another run committed.
-var errIndexRace = errors.New("the indexer state changed meanwhile")
+// errIndexMoved: the record changed while a run committed its state.
+var (
+	errIndexRace  = errors.New("the indexer state changed meanwhile")
+	errIndexMoved = errors.New("the record changed while it was indexed")
+)
 
 // indexSeg brings the async entries of record seg in line with its current
 // state, again if another run commits meanwhile.
@@ -101,10 +110,15 @@ func (r *Repo[T]) indexSeg(ctx context.Context, seg string) (indexOutcome, error
 	if !r.m.hasAsync() {
 		return indexUnchanged, nil
 	}
+	changed := indexUnchanged
 	for attempt := 0; ; attempt++ {
 		out, err := r.indexOnce(ctx, seg)
+		changed = max(changed, out)
+		if errors.Is(err, errIndexMoved) && attempt < r.o.MaxRetries {
+			continue // at once: the record is newer, not contended
+		}
 		if !errors.Is(err, errIndexRace) && !errors.Is(err, object.ErrConcurrentRequest) || attempt >= r.o.MaxRetries {
-			return out, err
+			return changed, err
 		}
 		r.backoff(ctx, attempt)
 	}
@@ -216,6 +230,25 @@ func (r *Repo[T]) indexOnce(ctx context.Context, seg string) (indexOutcome, erro
 		stale = append(stale, r.entryName(name, e.V, seg, e.W))
 	}
 	r.dropOwn(ctx, stale)
+	// A run that found nothing to do commits nothing, so it cannot make a
+	// concurrent run's commit fail: a run that read the record before a
+	// write (or delete) could commit after the run of that write's event
+	// found nothing to do. So a run that committed reads the record again,
+	// and goes round again if its values moved meanwhile.
+	obj, err = r.st.Get(ctx, r.recordName(seg), object.GetOptions{})
+	now := map[string]string{}
+	switch {
+	case errors.Is(err, object.ErrNotFound):
+	case err != nil:
+		return indexChanged, err
+	default:
+		if _, now, err = r.asyncWant(obj.Body, obj.Key); err != nil {
+			return indexChanged, err
+		}
+	}
+	if !same(next, now) {
+		return indexChanged, errIndexMoved
+	}
 	return indexChanged, nil
 }
 
@@ -279,8 +312,9 @@ func (r *Repo[T]) dropOwn(ctx context.Context, names []string) {
 // gone). It is what Indexer does for one event, and is idempotent and safe
 // beside other runs for the same key. It costs two GETs when nothing
 // changed; otherwise one PUT per changed value, one PUT (or conditional
-// DELETE) of the indexer's state object and one DELETE per stale entry. A
-// model without async indexes costs nothing.
+// DELETE) of the indexer's state object, one DELETE per stale entry and a
+// third GET (the record again, to catch a write made meanwhile). A model
+// without async indexes costs nothing.
 func (r *Repo[T]) IndexKey(ctx context.Context, key any) error {
 	text, seg, err := r.keySeg(key)
 	if err != nil {

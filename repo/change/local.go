@@ -147,8 +147,8 @@ const maxWebhookBody = 8 << 20
 // parses them with [Parse] and passes each event to h before it answers:
 // 204 when every event was handled, 400 for a body that is not a
 // notification, 500 with the errors otherwise (servers that post
-// fire-and-forget do not retry, so a sweep must catch up). Other methods
-// than POST get 405.
+// fire-and-forget do not retry, so a sweep must catch up). Handling goes on
+// if the poster hangs up. Other methods than POST get 405.
 func Webhook(h Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodPost {
@@ -169,7 +169,9 @@ func Webhook(h Handler) http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		if herr := Deliver(req.Context(), events, h); herr != nil {
+		// Posters time out and hang up (versitygw after 3 s) without
+		// retrying: finish the work rather than lose the event.
+		if herr := Deliver(context.WithoutCancel(req.Context()), events, h); herr != nil {
 			err = errors.Join(err, herr)
 		}
 		if err != nil {
