@@ -296,3 +296,42 @@ func TestAsyncIndexAddedLater(t *testing.T) {
 		t.Errorf("Find after Reindex: %q", got)
 	}
 }
+
+// TestChangeKeys: keys are decoded from object names for integer keys too,
+// and read from the record with HashKeys (and empty once it is gone).
+func TestChangeKeys(t *testing.T) {
+	ctx := context.Background()
+	type Num struct {
+		N    int64  `nodb:"key"`
+		City string `nodb:"index,async"`
+	}
+	st := memstore.New()
+	nums, err := repo.New[Num](st)
+	mustT(t, err)
+	hashed, err := repo.New[Lazy](st, func(o *repo.Options) { o.HashKeys = true })
+	mustT(t, err)
+	var got []string
+	for _, n := range []int64{-42, 0, 7, -9223372036854775808} {
+		mustT(t, nums.Create(ctx, Num{N: n, City: "x"}))
+	}
+	mustT(t, hashed.Create(ctx, Lazy{ID: "long key", City: "y"}))
+	mustT(t, hashed.Create(ctx, Lazy{ID: "gone", City: "y"}))
+	mustT(t, hashed.Delete(ctx, "gone"))
+	hN := nums.OnChange(func(_ context.Context, c repo.Change[Num]) error {
+		got = append(got, fmt.Sprint(c.Key, "=", c.Record.Value.N, c.Found))
+		return nil
+	})
+	hH := hashed.OnChange(func(_ context.Context, c repo.Change[Lazy]) error {
+		got = append(got, fmt.Sprintf("%q %v", c.Key, c.Found))
+		return nil
+	})
+	for _, name := range objects(t, st, "") {
+		mustT(t, change.Deliver(ctx, []change.Event{{Name: "ObjectCreated:Put", Key: name}}, hN, hH))
+	}
+	mustT(t, change.Deliver(ctx, []change.Event{{Name: "ObjectRemoved:Delete", Key: "Lazy/r/" + strings.Repeat("0", 64)}}, hN, hH))
+	slices.Sort(got)
+	want := []string{`"" false`, `"long key" true`, "-42=-42 true", "-9223372036854775808=-9223372036854775808 true", "0=0 true", "7=7 true"}
+	if !slices.Equal(got, want) {
+		t.Errorf("changes %q, want %q", got, want)
+	}
+}
