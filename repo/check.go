@@ -584,7 +584,7 @@ func (c *checker[T]) fillMissing(ctx context.Context) error {
 		}
 		var entries, claims []int
 		for pos := range c.k {
-			if c.vals[n*c.k+pos] == 0 {
+			if c.vals[n*c.k+pos] == 0 || c.r.m.indexerKept(pos) {
 				continue
 			}
 			state := c.state[n*c.k+pos]

@@ -81,6 +81,8 @@ func indexChange(have, want manifestIndex) string {
 		return "it was made unique"
 	case have.Sparse != want.Sparse:
 		return "its omitempty option changed"
+	case have.Async && !want.Async:
+		return "it is no longer async, so writers must track its entries"
 	}
 	return ""
 }
@@ -196,7 +198,8 @@ func (r *Repo[T]) rewrite(ctx context.Context, v *T) (T, error) {
 //
 // It costs one LIST per 1000 records and one GET per record, and per record
 // that needs it one PUT per missing entry or claim plus one PUT of the
-// record; a changed index adds its LISTs and one GET per claim.
+// record; a changed index adds its LISTs and one GET per claim. Async
+// indexes that are not built are built by SweepIndexes, which Reindex runs.
 //
 // Reindex finishes even when some records fail: a record it cannot read or
 // decode is left alone with its entries and claims, and listed in an error
@@ -204,7 +207,7 @@ func (r *Repo[T]) rewrite(ctx context.Context, v *T) (T, error) {
 // unique index held by more than one record are all listed in an error
 // wrapping ErrUnique. In both cases the indexes stay unbuilt.
 func (r *Repo[T]) Reindex(ctx context.Context) error {
-	return wrapErr("Reindex", r.m.name, "", r.reindex(ctx, "Reindex"))
+	return wrapErr("Reindex", r.m.name, "", errors.Join(r.reindex(ctx, "Reindex"), r.buildAsync(ctx)))
 }
 
 // Rebuild marks the named indexes (Go field names; none: all of them) as
@@ -234,7 +237,7 @@ func (r *Repo[T]) Rebuild(ctx context.Context, fields ...string) error {
 	if err != nil {
 		return wrapErr("Rebuild", r.m.name, "", err)
 	}
-	return wrapErr("Rebuild", r.m.name, "", r.reindex(ctx, "Rebuild"))
+	return wrapErr("Rebuild", r.m.name, "", errors.Join(r.reindex(ctx, "Rebuild"), r.buildAsync(ctx)))
 }
 
 // seenObj is an index entry or claim listed by a sweep.
@@ -278,7 +281,7 @@ func (r *Repo[T]) reindex(ctx context.Context, op string) error {
 	cursor, resumable := "", true
 	for i := range r.m.indexes {
 		mi := m.Indexes[r.m.indexes[i].name]
-		if mi.State == stateReady {
+		if mi.State == stateReady || r.m.indexes[i].async { // async: built by SweepIndexes
 			continue
 		}
 		x.todo = append(x.todo, i)
@@ -562,10 +565,10 @@ func (r *Repo[T]) retrack(ctx context.Context, seg string, obj object.Object, en
 		next[name] = is
 	}
 	for i, s := range segs {
-		if s == "" {
+		ix := &r.m.indexes[i]
+		if s == "" || ix.async { // async: the indexer's (indexer.go)
 			continue
 		}
-		ix := &r.m.indexes[i]
 		need := missing{entry: true, claim: ix.unique}
 		if old, ok := env.Index[ix.name]; ok && old.V == s {
 			need = strip[ix.name]

@@ -70,7 +70,10 @@ type manifestIndex struct {
 	// Opaque: the field's type has a JSON form of its own (it implements
 	// json.Marshaler), so the index value cannot be computed from the
 	// stored document without the Go type.
-	Opaque bool   `json:"opaque,omitempty"`
+	Opaque bool `json:"opaque,omitempty"`
+	// Async: writers do not maintain the index; the indexer does
+	// (indexer.go). Absent in manifests written before async indexes.
+	Async  bool   `json:"async,omitempty"`
 	State  string `json:"state"`            // stateReady, stateBuilding or stateRemoved
 	Cursor string `json:"cursor,omitempty"` // Reindex progress: last record done
 	// Reason says why the index is not ready, in words for an error.
@@ -100,7 +103,7 @@ func (r *Repo[T]) describe(ix *indexDef, state string) manifestIndex {
 	if r.m.dyn == nil {
 		opaque = opaqueJSON(ix.typ, ix.kind)
 	}
-	return manifestIndex{Kind: ix.kind.String(), JSON: r.m.jsonOf(&ix.field), Unique: ix.unique, Sparse: ix.sparse, Opaque: opaque, State: state}
+	return manifestIndex{Kind: ix.kind.String(), JSON: r.m.jsonOf(&ix.field), Unique: ix.unique, Sparse: ix.sparse, Opaque: opaque, Async: ix.async, State: state}
 }
 
 func (r *Repo[T]) attachForWrite(ctx context.Context) error {
@@ -168,6 +171,11 @@ func (r *Repo[T]) attach(ctx context.Context, refresh bool) (*manifest, error) {
 				if ok && why == "" {
 					if have.JSON == "" || have.Opaque != want.Opaque { // recorded before JSON names (or Opaque) were
 						have.JSON, have.Opaque = want.JSON, want.Opaque
+						m.Indexes[ix.name] = have
+						changed = true
+					}
+					if have.Async != want.Async { // made async: its entries stay valid
+						have.Async = want.Async
 						m.Indexes[ix.name] = have
 						changed = true
 					}

@@ -30,6 +30,7 @@ type indexDef struct {
 	field
 	unique bool
 	sparse bool // omitempty: zero values are not indexed
+	async  bool // maintained by the indexer, not by writers (indexer.go)
 }
 
 // model is what New learns from a struct type's tags, once per type.
@@ -46,7 +47,8 @@ type model struct {
 var modelCache sync.Map // reflect.Type -> *model (without name)
 
 // Tag grammar: nodb:"key", nodb:"index", nodb:"unique", with the option
-// ",omitempty" on index and unique, and nodb:"-" for fields not stored.
+// ",omitempty" on index and unique, ",async" on index, and nodb:"-" for
+// fields not stored.
 
 // parseModel validates T's tags and returns its model. Errors name the type,
 // the field and the problem and wrap ErrInvalid.
@@ -144,7 +146,7 @@ func buildModel(t reflect.Type) (*model, error) {
 			return nil, bad(f, "indexed twice")
 		}
 		m.byField[f.Name] = len(m.indexes)
-		m.indexes = append(m.indexes, indexDef{field: fl, unique: tg.Unique, sparse: tg.OmitEmpty})
+		m.indexes = append(m.indexes, indexDef{field: fl, unique: tg.Unique, sparse: tg.OmitEmpty, async: tg.Async})
 	}
 	switch len(keys) {
 	case 0:

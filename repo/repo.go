@@ -199,7 +199,8 @@ func (r *Repo[T]) getRecord(ctx context.Context, op string, key any) (Record[T],
 // exists, Create fails with an error for which errors.Is(err, ErrExists)
 // holds. With k indexed fields and u unique ones (u counted in k), Create
 // makes k+u+1 PUT requests in two rounds: index entries and unique claims in
-// parallel, then the record.
+// parallel, then the record. Async indexes (nodb:"index,async") are not
+// counted in k: with only those, Create is one PUT in one round.
 func (r *Repo[T]) Create(ctx context.Context, v T) error {
 	text, seg, err := r.keyOf(&v)
 	if err != nil {

@@ -344,10 +344,10 @@ func (r *Repo[T]) writeIndexes(ctx context.Context, v *T, text, seg string, segs
 	}
 	var tasks []func(context.Context) error
 	for i, s := range segs {
-		if s == "" {
+		ix := &r.m.indexes[i]
+		if s == "" || ix.async { // async: the indexer's (indexer.go)
 			continue
 		}
-		ix := &r.m.indexes[i]
 		if cur != nil {
 			if old, ok := cur.index[ix.name]; ok && old.V == s {
 				env.Index[ix.name] = old

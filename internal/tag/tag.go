@@ -3,7 +3,9 @@
 // leaf so that the generator does not pull in the runtime's dependencies.
 //
 // Grammar: nodb:"key", nodb:"index", nodb:"unique", with the option
-// ",omitempty" on index and unique, and nodb:"-" for fields not stored.
+// ",omitempty" on index and unique, the option ",async" on index (an index
+// writers do not maintain; unique cannot be async), and nodb:"-" for
+// fields not stored.
 package tag
 
 import (
@@ -14,6 +16,9 @@ import (
 // Tag is the parsed form of a nodb struct tag.
 type Tag struct {
 	Key, Index, Unique, Skip, OmitEmpty bool
+	// Async marks an index that writers do not maintain: an indexer fed
+	// by change events does.
+	Async bool
 }
 
 // Parse parses the value of a nodb struct tag ("key", "index",
@@ -46,8 +51,14 @@ func Parse(tag string) (Tag, error) {
 			t.OmitEmpty = true
 		case opt == "omitempty":
 			return t, fmt.Errorf("option omitempty applies to index and unique, not %q", parts[0])
+		case opt == "async" && t.Unique:
+			return t, fmt.Errorf("unique cannot be async in %q: uniqueness must hold when the record is written (use nodb:\"unique\", or nodb:\"index,async\" if the values need not be unique)", tag)
+		case opt == "async" && t.Index:
+			t.Async = true
+		case opt == "async":
+			return t, fmt.Errorf("option async applies to index, not %q", parts[0])
 		default:
-			return t, fmt.Errorf("unknown nodb tag option %q in %q (want omitempty)", opt, tag)
+			return t, fmt.Errorf("unknown nodb tag option %q in %q (want omitempty or async)", opt, tag)
 		}
 	}
 	return t, nil
