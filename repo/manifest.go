@@ -63,6 +63,10 @@ type manifestIndex struct {
 	// added back, a rebuild was asked for): Reindex then verifies every
 	// entry and claim, not only the records.
 	Sweep bool `json:"sweep,omitempty"`
+	// Claims is set for a unique index stored as its claims alone: writers
+	// write no entries for it (unique.go). Unset on a unique index written
+	// by an older version, whose writers keep writing entries until Rebuild.
+	Claims bool `json:"claims,omitempty"`
 }
 
 const (
@@ -79,7 +83,7 @@ const (
 func (r *Repo[T]) manifestName() string { return r.base + "_manifest" }
 
 func (r *Repo[T]) describe(ix *indexDef, state string) manifestIndex {
-	return manifestIndex{Kind: ix.kind.String(), JSON: jsonName(r.m.typ, ix.index), Unique: ix.unique, Sparse: ix.sparse, State: state}
+	return manifestIndex{Kind: ix.kind.String(), JSON: jsonName(r.m.typ, ix.index), Unique: ix.unique, Sparse: ix.sparse, State: state, Claims: ix.unique}
 }
 
 func (r *Repo[T]) attachForWrite(ctx context.Context) error {

@@ -105,6 +105,12 @@ type query[T any] struct {
 	holds func(v *T, rest string) bool
 	// fingerprint ties cursors to the query.
 	fingerprint string
+	// keys, if set, lists the query's keys instead of a LIST of prefix
+	// (a Find on a unique index reads its one claim: see unique.go).
+	keys func(ctx context.Context, startAfter string, pageSize int) iter.Seq2[object.Info, error]
+	// owner, if set, reads a listed claim and returns the segment of the
+	// record it names ("" for none) instead of seg.
+	owner func(ctx context.Context, key string) (string, error)
 }
 
 // Find returns the records whose field equals value, in key order. field is
@@ -146,7 +152,7 @@ func (r *Repo[T]) findQuery(ctx context.Context, field string, value any) (*quer
 		return nil, err
 	}
 	pos := r.m.byField[ix.name]
-	return &query[T]{
+	q := &query[T]{
 		op:     "Find",
 		prefix: r.base + "i/" + ix.name + "/" + vseg + "/",
 		seg:    entrySeg,
@@ -159,7 +165,11 @@ func (r *Repo[T]) findQuery(ctx context.Context, field string, value any) (*quer
 			return err != nil || segs[pos] == vseg
 		},
 		fingerprint: "find/" + ix.name + "/" + vseg,
-	}, nil
+	}
+	if ix.unique {
+		return r.uniqueFind(q, ix, vseg), nil
+	}
+	return q, nil
 }
 
 // Range returns the records whose field lies between lo and hi inclusive, in
@@ -224,7 +234,7 @@ func (r *Repo[T]) rangeQuery(ctx context.Context, field string, lo, hi any) (*qu
 	prefix := r.base + "i/" + ix.name + "/"
 	empty := bytes.Compare(loB, hiB) > 0
 	sum := sha256.Sum256(append(append(append([]byte(nil), loB...), 0), hiB...))
-	return &query[T]{
+	q := &query[T]{
 		op:         "Range",
 		prefix:     prefix,
 		startAfter: prefix + start.String(),
@@ -261,7 +271,11 @@ func (r *Repo[T]) rangeQuery(ctx context.Context, field string, lo, hi any) (*qu
 			return bytes.Compare(b, loB) >= 0 && bytes.Compare(b, hiB) <= 0, nil
 		},
 		fingerprint: "range/" + ix.name + "/" + hex.EncodeToString(sum[:8]),
-	}, nil
+	}
+	if ix.unique {
+		return r.uniqueRange(q, ix), nil
+	}
+	return q, nil
 }
 
 // All returns every record of the model in key order (digest order with
@@ -331,6 +345,10 @@ func (r *Repo[T]) CountBy(ctx context.Context, field string, value any) (int, er
 	q, err := r.findQuery(ctx, field, value)
 	if err != nil {
 		return 0, wrapErr("CountBy", r.m.name, "", err)
+	}
+	if q.owner != nil { // a unique index: its claim and record, 2 GETs
+		n, err := r.countFound(ctx, q)
+		return n, wrapErr("CountBy", r.m.name, "", err)
 	}
 	n, err := r.countKeys(ctx, q.prefix, true)
 	return n, wrapErr("CountBy", r.m.name, "", err)
@@ -463,7 +481,11 @@ func (qr *queryRun[T]) list(ctx context.Context, startAfter string) {
 	if qr.limit > 0 {
 		pageSize = min(qr.limit, object.MaxPageSize)
 	}
-	for info, err := range object.All(ctx, qr.r.st, q.prefix, startAfter, pageSize) {
+	listing := object.All(ctx, qr.r.st, q.prefix, startAfter, pageSize)
+	if q.keys != nil {
+		listing = q.keys(ctx, startAfter, pageSize)
+	}
+	for info, err := range listing {
 		h := &hit[T]{done: make(chan struct{})}
 		if err != nil {
 			h.err = err
@@ -520,6 +542,13 @@ func (qr *queryRun[T]) fetch(ctx context.Context, h *hit[T], info object.Info, s
 	defer qr.wg.Done()
 	defer close(h.done)
 	r, q := qr.r, qr.q
+	if q.owner != nil {
+		var err error
+		if seg, err = q.owner(ctx, info.Key); err != nil || seg == "" {
+			h.err = err
+			return
+		}
+	}
 	v, _, _, err := r.load(ctx, seg)
 	switch {
 	case errors.Is(err, object.ErrNotFound):
@@ -539,7 +568,7 @@ func (qr *queryRun[T]) fetch(ctx context.Context, h *hit[T], info object.Info, s
 			h.err = &corruptRecord{key: text, err: errorf(ErrCorrupt, "record %s: %v", quote(text), h.err)}
 		}
 		h.v = v
-		if !h.ok && h.err == nil && !q.holds(&v, rest) {
+		if !h.ok && h.err == nil && q.holds != nil && !q.holds(&v, rest) {
 			r.dropLeftover(ctx, info)
 		}
 	}

@@ -345,8 +345,14 @@ func (r *Repo[T]) writeIndexes(ctx context.Context, v *T, text, seg string, segs
 			continue
 		}
 		ix := &r.m.indexes[i]
+		claimsOnly := r.claimsOnly(ix)
 		if cur != nil {
 			if old, ok := cur.index[ix.name]; ok && old.V == s {
+				if claimsOnly {
+					// An entry of the older layout is no longer tracked:
+					// removeStale deletes it after the commit.
+					old.E, old.W = "", ""
+				}
 				env.Index[ix.name] = old
 				continue
 			}
@@ -358,24 +364,30 @@ func (r *Repo[T]) writeIndexes(ctx context.Context, v *T, text, seg string, segs
 		// delete by name on the strength of an earlier listing.
 		id := entryWrite(seg, w.id)
 		env.Index[name] = ixState{V: s, W: id}
+		if claimsOnly {
+			// The claim is the unique index's entry (unique.go).
+			env.Index[name] = ixState{V: s}
+		}
 		entry := r.entryName(name, s, seg, id)
-		tasks = append(tasks, func(ctx context.Context) error {
-			if id != "" {
-				// Listed before the PUT is sent: a lost response may
-				// still have stored the entry. An entry without an id is
-				// shared with other writes of the record and stays.
-				w.mu.Lock()
-				w.entries = append(w.entries, entry)
-				w.mu.Unlock()
-			}
-			info, err := r.st.Put(ctx, entry, entryBody(env.Write), object.PutOptions{})
-			if err != nil {
-				return err
-			}
-			r.observeClock(info.LastModified)
-			set(name, func(is *ixState) { is.E = info.Version })
-			return nil
-		})
+		if !claimsOnly {
+			tasks = append(tasks, func(ctx context.Context) error {
+				if id != "" {
+					// Listed before the PUT is sent: a lost response may
+					// still have stored the entry. An entry without an id is
+					// shared with other writes of the record and stays.
+					w.mu.Lock()
+					w.entries = append(w.entries, entry)
+					w.mu.Unlock()
+				}
+				info, err := r.st.Put(ctx, entry, entryBody(env.Write), object.PutOptions{})
+				if err != nil {
+					return err
+				}
+				r.observeClock(info.LastModified)
+				set(name, func(is *ixState) { is.E = info.Version })
+				return nil
+			})
+		}
 		if ix.unique {
 			fv := reflect.ValueOf(v).Elem().FieldByIndex(ix.index)
 			tasks = append(tasks, func(ctx context.Context) error {
