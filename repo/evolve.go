@@ -624,6 +624,7 @@ func (r *Repo[T]) retrack(ctx context.Context, seg string, obj object.Object, en
 		return err
 	}
 	info, err := r.writeRecord(ctx, seg, body, &recState{version: obj.Version}, write)
+	r.wrote(seg, body, info.Version)
 	if err != nil {
 		r.cache.drop(seg)
 		if outcomeOf(err) == stale || definite(err) {

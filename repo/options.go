@@ -57,6 +57,11 @@ type Options struct {
 	// codec that stores JSON: the default, or a Codec whose output is JSON;
 	// New refuses them with Gob.
 	Upgrades map[int]Upgrade
+	// ReadCache, with a positive TTL, serves Get, GetRecord, GetBy, Find
+	// and Range from memory for up to TTL, then revalidates with a
+	// conditional GET; see ReadCache for the staleness readers accept.
+	// Off by default.
+	ReadCache ReadCache
 }
 
 func (o *Options) fill() {

@@ -124,7 +124,7 @@ func (r *Repo[T]) Find(ctx context.Context, field string, value any) iter.Seq2[T
 			yield(zero, wrapErr("Find", r.m.name, "", err))
 			return
 		}
-		r.run(ctx, q, "", 0, r.o.Concurrency, yieldTo(yield), func(err error) { var zero T; yield(zero, err) })
+		r.runCached(ctx, q, yield)
 	}
 }
 
@@ -186,7 +186,7 @@ func (r *Repo[T]) Range(ctx context.Context, field string, lo, hi any) iter.Seq2
 			yield(zero, wrapErr("Range", r.m.name, "", err))
 			return
 		}
-		r.run(ctx, q, "", 0, r.o.Concurrency, yieldTo(yield), func(err error) { var zero T; yield(zero, err) })
+		r.runCached(ctx, q, yield)
 	}
 }
 
@@ -374,18 +374,15 @@ func (r *Repo[T]) GetBy(ctx context.Context, field string, value any) (T, error)
 		return zero, wrapErr("GetBy", r.m.name, "", err)
 	}
 	notFound := errorf(ErrNotFound, "no record has %s %s", ix.name, showValue(fv))
-	obj, err := r.st.Get(ctx, r.claimName(ix.name, vseg), object.GetOptions{})
-	if errors.Is(err, object.ErrNotFound) {
-		return zero, wrapErr("GetBy", r.m.name, "", notFound)
-	}
+	seg, ownerKey, err := r.claimOwnerCached(ctx, r.claimName(ix.name, vseg))
 	if err != nil {
 		return zero, wrapErr("GetBy", r.m.name, "", err)
 	}
-	var owner claimBody
-	if json.Unmarshal(obj.Body, &owner) != nil || owner.Seg == "" {
+	if seg == "" {
 		return zero, wrapErr("GetBy", r.m.name, "", notFound)
 	}
-	v, _, _, err := r.load(ctx, owner.Seg)
+	owner := claimBody{Seg: seg, Key: ownerKey}
+	v, _, err := r.read(ctx, owner.Seg)
 	if errors.Is(err, object.ErrNotFound) {
 		return zero, wrapErr("GetBy", r.m.name, "", notFound)
 	}
@@ -549,7 +546,7 @@ func (qr *queryRun[T]) fetch(ctx context.Context, h *hit[T], info object.Info, s
 			return
 		}
 	}
-	v, _, _, err := r.load(ctx, seg)
+	v, _, err := r.read(ctx, seg)
 	switch {
 	case errors.Is(err, object.ErrNotFound):
 		if q.holds != nil {

@@ -30,6 +30,7 @@ type Repo[T any] struct {
 	indexOf func(v *T, dst []string) ([]string, error)
 
 	cache stateCache
+	rc    *readCache   // Options.ReadCache; nil when off
 	skew  atomic.Int64 // store clock minus local clock, in ns
 
 	attachMu sync.Mutex
@@ -95,7 +96,7 @@ func New[T any](st object.Store, opts ...func(*Options)) (*Repo[T], error) {
 			}
 		}
 	}
-	r := &Repo[T]{st: st, m: &mm, o: o, base: prefix + name + "/"}
+	r := &Repo[T]{st: st, m: &mm, o: o, base: prefix + name + "/", rc: newReadCache(o.ReadCache)}
 	r.keyOf = r.reflectKeyOf
 	r.indexOf = r.reflectIndexOf
 	return r, nil
@@ -175,7 +176,7 @@ func (r *Repo[T]) getRecord(ctx context.Context, op string, key any) (Record[T],
 	if err != nil {
 		return Record[T]{}, wrapErr(op, r.m.name, keyText(key), err)
 	}
-	v, rs, _, err := r.load(ctx, seg)
+	v, rs, err := r.read(ctx, seg)
 	if err != nil {
 		return Record[T]{}, wrapErr(op, r.m.name, text, err)
 	}
@@ -382,6 +383,7 @@ func (r *Repo[T]) Delete(ctx context.Context, key any) error {
 		}
 		err = r.st.Delete(ctx, r.recordName(seg), opts)
 		r.cache.drop(seg)
+		r.wrote(seg, nil, "")
 		if err != nil && !definite(err) {
 			err = r.deleteOutcome(ctx, seg, cur.version, err)
 		}

@@ -63,22 +63,28 @@ func (r *Repo[T]) checkLayout(ctx context.Context) error {
 	return err
 }
 
-// claimOwner reads the claim named key and returns the segment of the
-// record it names, "" if there is none (no claim, a released one, or an
-// object that is not a claim: none of them can name a holder).
-func (r *Repo[T]) claimOwner(ctx context.Context, key string) (string, error) {
+// claimOwner reads the claim named key and returns the segment and key of
+// the record it names, "" if there is none (no claim, a released one, or
+// an object that is not a claim: none of them can name a holder).
+func (r *Repo[T]) claimOwner(ctx context.Context, key string) (seg, owner string, err error) {
 	obj, err := r.st.Get(ctx, key, object.GetOptions{})
 	if errors.Is(err, object.ErrNotFound) {
-		return "", nil
+		return "", "", nil
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
+	seg, owner = ownerOf(obj.Body)
+	return seg, owner, nil
+}
+
+// ownerOf returns the segment and key of the record a claim's body names.
+func ownerOf(body []byte) (seg, key string) {
 	var owner claimBody
-	if json.Unmarshal(obj.Body, &owner) != nil {
-		return "", nil
+	if json.Unmarshal(body, &owner) != nil {
+		return "", ""
 	}
-	return owner.Seg, nil
+	return owner.Seg, owner.Key
 }
 
 // uniqueFind turns q, a Find over the entries of a unique index, into a
@@ -94,7 +100,7 @@ func (r *Repo[T]) uniqueFind(q *query[T], ix *indexDef, vseg string) *query[T] {
 			}
 		}
 	}
-	q.owner = r.claimOwner
+	q.owner = r.claimSeg
 	q.holds = nil // a claim is freed by its own rules (claim.go), not by queries
 	q.fingerprint = "findu/" + ix.name + "/" + vseg
 	return q
@@ -126,10 +132,16 @@ func (r *Repo[T]) uniqueRange(q *query[T], ix *indexDef) *query[T] {
 			}
 		}
 	}
-	q.owner = r.claimOwner
+	q.owner = r.claimSeg
 	q.holds = nil
 	q.fingerprint = "rangeu/" + q.fingerprint[len("range/"):]
 	return q
+}
+
+// claimSeg is the query hook over claimOwnerCached: the owner's segment.
+func (r *Repo[T]) claimSeg(ctx context.Context, key string) (string, error) {
+	seg, _, err := r.claimOwnerCached(ctx, key)
+	return seg, err
 }
 
 // countFound counts what q finds, reading the records: for a unique

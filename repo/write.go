@@ -268,6 +268,7 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 		return nil, invalidf("encoding record: %v", err)
 	}
 	info, err := r.writeRecord(ctx, seg, body, cur, env.Write)
+	r.wrote(seg, body, info.Version) // the read cache (cache.go)
 	if err != nil {
 		r.cache.drop(seg)
 		if outcomeOf(err) == stale || definite(err) {
