@@ -19,6 +19,7 @@ package repo_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
@@ -744,6 +745,27 @@ func BenchmarkRawS3(b *testing.B) {
 					}
 					return err
 				}},
+				{"sdk+json", func() error {
+					// The raw read plus decoding the value, as a program
+					// without this library would do.
+					out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &f.rawKey})
+					if err != nil {
+						return err
+					}
+					body, err := io.ReadAll(out.Body)
+					out.Body.Close()
+					if err != nil {
+						return err
+					}
+					var doc struct{ Value BenchBlob }
+					if err := json.Unmarshal(body, &doc); err != nil {
+						return err
+					}
+					if len(doc.Value.Data) != sz.n {
+						return fmt.Errorf("decoded %d bytes, want %d", len(doc.Value.Data), sz.n)
+					}
+					return nil
+				}},
 				{"nodb", func() error {
 					v, err := blobs.Get(ctx, f.v.ID)
 					if err == nil && len(v.Data) != sz.n {
@@ -773,6 +795,13 @@ func BenchmarkRawS3(b *testing.B) {
 			sideBySide(b, &hc, "PutObject", []side{
 				{"sdk", put(false)},
 				{"sdk-ifmatch", put(true)},
+				{"sdk+json-ifmatch", func() error {
+					// Encoding the value, then the conditional raw write.
+					if _, err := json.Marshal(&f.v); err != nil {
+						return err
+					}
+					return put(true)()
+				}},
 				{"nodb", func() error { return blobs.Put(ctx, f.v) }},
 			})
 		})
