@@ -187,9 +187,10 @@ func (r *Repo[T]) getRecord(ctx context.Context, op string, key any) (Record[T],
 
 // Create stores v, which must not exist yet: if a record with v's key
 // exists, Create fails with an error for which errors.Is(err, ErrExists)
-// holds. With k indexed fields and u unique ones (u counted in k), Create
-// makes k+u+1 PUT requests in two rounds: index entries and unique claims in
-// parallel, then the record.
+// holds. With k indexed fields (unique ones included), Create makes k+1 PUT
+// requests in two rounds: index entries and unique claims (a unique field's
+// claim is its entry) in parallel, then the record. On a unique index
+// still in the older layout (see Rebuild), its entry is one PUT more.
 func (r *Repo[T]) Create(ctx context.Context, v T) error {
 	text, seg, err := r.keyOf(&v)
 	if err != nil {
