@@ -88,7 +88,10 @@ func (rep Report) OK() bool {
 // person can settle (values held twice, unreadable records).
 func (r *Repo[T]) Check(ctx context.Context, repair bool) (Report, error) {
 	c := &checker[T]{r: r, repair: repair, k: len(r.m.indexes), passMax: r.o.CheckPassRecords, unknown: map[string]bool{}}
-	err := c.run(ctx)
+	err := r.checkLayout(ctx) // which unique indexes have no entries (unique.go)
+	if err == nil {
+		err = c.run(ctx)
+	}
 	rep := c.rep
 	for name := range c.unknown {
 		rep.UnknownIndexes = append(rep.UnknownIndexes, name)
@@ -374,7 +377,7 @@ func (c *checker[T]) scanEntries(ctx context.Context) error {
 		if !c.inPass(seg) {
 			continue
 		}
-		if n, ok := c.find(seg); ok {
+		if n, ok := c.find(seg); ok && r.expectsEntry(pos) {
 			if c.bad[n] {
 				continue // held by a record this model cannot read
 			}
@@ -397,7 +400,7 @@ func (c *checker[T]) scanEntries(ctx context.Context) error {
 				}
 				return err
 			}
-			if found && segs[pos] == vseg {
+			if found && segs[pos] == vseg && r.expectsEntry(pos) {
 				return nil
 			}
 			switch {
@@ -588,7 +591,7 @@ func (c *checker[T]) fillMissing(ctx context.Context) error {
 				continue
 			}
 			state := c.state[n*c.k+pos]
-			if state&hasEntry == 0 {
+			if state&hasEntry == 0 && c.r.expectsEntry(pos) {
 				c.rep.MissingEntries++
 				entries = append(entries, pos)
 			}

@@ -129,10 +129,15 @@
 //
 // Requests are what S3 bills and what takes time, so every operation makes
 // as few as it can: Get is one GET; Create of a model with k indexed fields,
-// u of them unique, is k+u+1 PUTs in two rounds; Replace with a version this
+// unique ones included, is k+1 PUTs in two rounds (a unique value's claim is
+// its index entry); Replace with a version this
 // Repo read, and Put or Update of a record whose current state it knows, is
 // one PUT when no indexed value changes; a query returning n records is one LIST per 1000 index entries
-// plus n GETs in parallel (Options.Concurrency at a time); GetBy is two GETs;
+// plus n GETs in parallel (Options.Concurrency at a time); GetBy, and Find
+// and CountBy on a unique field, are two GETs; Range on a unique field is
+// one LIST per 1000 claims plus 2n GETs; GetMany, CreateMany and PutMany cost
+// their items' calls; Options.ReadCache answers reads within its TTL at no
+// request;
 // Count and CountBy are LISTs only. A Repo reads the model's manifest once,
 // on its first write (models with indexes) or query. The repo/meter package
 // counts requests, to check this in your own code.

@@ -495,7 +495,7 @@ func (x *reindexer[T]) try(ctx context.Context, seg string) (done bool, err erro
 			need = true
 		case x.sweep[i]:
 			// The record says it has them, the store does not.
-			m := missing{entry: !x.present[fmt.Sprint(i, "/", s, "/", seg)], claim: ix.unique && x.owner[fmt.Sprint(i, "/", s)] != seg}
+			m := missing{entry: r.expectsEntry(i) && !x.present[fmt.Sprint(i, "/", s, "/", seg)], claim: ix.unique && x.owner[fmt.Sprint(i, "/", s)] != seg}
 			if m.entry || m.claim {
 				strip[ix.name] = m
 				need = true
@@ -569,9 +569,13 @@ func (r *Repo[T]) retrack(ctx context.Context, seg string, obj object.Object, en
 		if s == "" || ix.async { // async: the indexer's (indexer.go)
 			continue
 		}
-		need := missing{entry: true, claim: ix.unique}
+		claimsOnly := r.claimsOnly(ix)
+		need := missing{entry: !claimsOnly, claim: ix.unique}
 		if old, ok := env.Index[ix.name]; ok && old.V == s {
 			need = strip[ix.name]
+			if claimsOnly { // the older layout's entry goes (removeStale)
+				old.E, old.W, need.entry = "", "", false
+			}
 			next[ix.name] = old
 			if !need.entry && !need.claim {
 				continue
@@ -626,6 +630,7 @@ func (r *Repo[T]) retrack(ctx context.Context, seg string, obj object.Object, en
 		return err
 	}
 	info, err := r.writeRecord(ctx, seg, body, &recState{version: obj.Version}, write)
+	r.wrote(seg, body, info.Version)
 	if err != nil {
 		r.cache.drop(seg)
 		if outcomeOf(err) == stale || definite(err) {
@@ -645,7 +650,7 @@ func (r *Repo[T]) retrack(ctx context.Context, seg string, obj object.Object, en
 // wrong reports whether a listed entry or claim does not match a record
 // whose index segments are segs.
 func (x *reindexer[T]) wrong(o seenObj, segs []string) bool {
-	if o.claim && !x.r.m.indexes[o.pos].unique {
+	if o.claim && !x.r.m.indexes[o.pos].unique || !o.claim && !x.r.expectsEntry(o.pos) {
 		return true
 	}
 	return segs[o.pos] != o.vseg

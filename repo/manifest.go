@@ -83,6 +83,10 @@ type manifestIndex struct {
 	// added back, a rebuild was asked for): Reindex then verifies every
 	// entry and claim, not only the records.
 	Sweep bool `json:"sweep,omitempty"`
+	// Claims is set for a unique index stored as its claims alone: writers
+	// write no entries for it (unique.go). Unset on a unique index written
+	// by an older version, whose writers keep writing entries until Rebuild.
+	Claims bool `json:"claims,omitempty"`
 }
 
 const (
@@ -103,7 +107,7 @@ func (r *Repo[T]) describe(ix *indexDef, state string) manifestIndex {
 	if r.m.dyn == nil {
 		opaque = opaqueJSON(ix.typ, ix.kind)
 	}
-	return manifestIndex{Kind: ix.kind.String(), JSON: r.m.jsonOf(&ix.field), Unique: ix.unique, Sparse: ix.sparse, Opaque: opaque, Async: ix.async, State: state}
+	return manifestIndex{Kind: ix.kind.String(), JSON: r.m.jsonOf(&ix.field), Unique: ix.unique, Sparse: ix.sparse, Opaque: opaque, Async: ix.async, State: state, Claims: ix.unique}
 }
 
 func (r *Repo[T]) attachForWrite(ctx context.Context) error {

@@ -63,6 +63,11 @@ type Options struct {
 	// and claims and reads every claim again (see Check). The default is
 	// 1,000,000.
 	CheckPassRecords int
+	// ReadCache, with a positive TTL, serves Get, GetRecord, GetBy, Find
+	// and Range from memory for up to TTL, then revalidates with a
+	// conditional GET; see ReadCache for the staleness readers accept.
+	// Off by default.
+	ReadCache ReadCache
 }
 
 func (o *Options) fill() {

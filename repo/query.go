@@ -109,6 +109,12 @@ type query[T any] struct {
 	holds func(v *T, rest string) bool
 	// fingerprint ties cursors to the query.
 	fingerprint string
+	// keys, if set, lists the query's keys instead of a LIST of prefix
+	// (a Find on a unique index reads its one claim: see unique.go).
+	keys func(ctx context.Context, startAfter string, pageSize int) iter.Seq2[object.Info, error]
+	// owner, if set, reads a listed claim and returns the segment of the
+	// record it names ("" for none) instead of seg.
+	owner func(ctx context.Context, key string) (string, error)
 }
 
 // Find returns the records whose field equals value, in key order. field is
@@ -122,7 +128,7 @@ func (r *Repo[T]) Find(ctx context.Context, field string, value any) iter.Seq2[T
 			yield(zero, wrapErr("Find", r.m.name, "", err))
 			return
 		}
-		r.run(ctx, q, "", 0, r.o.Concurrency, yieldTo(yield), func(err error) { var zero T; yield(zero, err) })
+		r.runCached(ctx, q, yield)
 	}
 }
 
@@ -150,7 +156,7 @@ func (r *Repo[T]) findQuery(ctx context.Context, field string, value any) (*quer
 		return nil, err
 	}
 	pos := r.m.byField[ix.name]
-	return &query[T]{
+	q := &query[T]{
 		op:     "Find",
 		prefix: r.base + "i/" + ix.name + "/" + vseg + "/",
 		seg:    entrySeg,
@@ -163,7 +169,11 @@ func (r *Repo[T]) findQuery(ctx context.Context, field string, value any) (*quer
 			return err != nil || segs[pos] == vseg
 		},
 		fingerprint: "find/" + ix.name + "/" + vseg,
-	}, nil
+	}
+	if ix.unique {
+		return r.uniqueFind(q, ix, vseg), nil
+	}
+	return q, nil
 }
 
 // Range returns the records whose field lies between lo and hi inclusive, in
@@ -180,7 +190,7 @@ func (r *Repo[T]) Range(ctx context.Context, field string, lo, hi any) iter.Seq2
 			yield(zero, wrapErr("Range", r.m.name, "", err))
 			return
 		}
-		r.run(ctx, q, "", 0, r.o.Concurrency, yieldTo(yield), func(err error) { var zero T; yield(zero, err) })
+		r.runCached(ctx, q, yield)
 	}
 }
 
@@ -228,7 +238,7 @@ func (r *Repo[T]) rangeQuery(ctx context.Context, field string, lo, hi any) (*qu
 	prefix := r.base + "i/" + ix.name + "/"
 	empty := bytes.Compare(loB, hiB) > 0
 	sum := sha256.Sum256(append(append(append([]byte(nil), loB...), 0), hiB...))
-	return &query[T]{
+	q := &query[T]{
 		op:         "Range",
 		prefix:     prefix,
 		startAfter: prefix + start.String(),
@@ -265,7 +275,11 @@ func (r *Repo[T]) rangeQuery(ctx context.Context, field string, lo, hi any) (*qu
 			return bytes.Compare(b, loB) >= 0 && bytes.Compare(b, hiB) <= 0, nil
 		},
 		fingerprint: "range/" + ix.name + "/" + hex.EncodeToString(sum[:8]),
-	}, nil
+	}
+	if ix.unique {
+		return r.uniqueRange(q, ix), nil
+	}
+	return q, nil
 }
 
 // All returns every record of the model in key order (digest order with
@@ -336,6 +350,10 @@ func (r *Repo[T]) CountBy(ctx context.Context, field string, value any) (int, er
 	if err != nil {
 		return 0, wrapErr("CountBy", r.m.name, "", err)
 	}
+	if q.owner != nil { // a unique index: its claim and record, 2 GETs
+		n, err := r.countFound(ctx, q)
+		return n, wrapErr("CountBy", r.m.name, "", err)
+	}
 	n, err := r.countKeys(ctx, q.prefix, true)
 	return n, wrapErr("CountBy", r.m.name, "", err)
 }
@@ -360,18 +378,15 @@ func (r *Repo[T]) GetBy(ctx context.Context, field string, value any) (T, error)
 		return zero, wrapErr("GetBy", r.m.name, "", err)
 	}
 	notFound := errorf(ErrNotFound, "no record has %s %s", ix.name, showValue(fv))
-	obj, err := r.st.Get(ctx, r.claimName(ix.name, vseg), object.GetOptions{})
-	if errors.Is(err, object.ErrNotFound) {
-		return zero, wrapErr("GetBy", r.m.name, "", notFound)
-	}
+	seg, ownerKey, err := r.claimOwnerCached(ctx, r.claimName(ix.name, vseg))
 	if err != nil {
 		return zero, wrapErr("GetBy", r.m.name, "", err)
 	}
-	var owner claimBody
-	if json.Unmarshal(obj.Body, &owner) != nil || owner.Seg == "" {
+	if seg == "" {
 		return zero, wrapErr("GetBy", r.m.name, "", notFound)
 	}
-	v, _, _, err := r.load(ctx, owner.Seg)
+	owner := claimBody{Seg: seg, Key: ownerKey}
+	v, _, err := r.read(ctx, owner.Seg)
 	if errors.Is(err, object.ErrNotFound) {
 		return zero, wrapErr("GetBy", r.m.name, "", notFound)
 	}
@@ -467,7 +482,11 @@ func (qr *queryRun[T]) list(ctx context.Context, startAfter string) {
 	if qr.limit > 0 {
 		pageSize = min(qr.limit, object.MaxPageSize)
 	}
-	for info, err := range object.All(ctx, qr.r.st, q.prefix, startAfter, pageSize) {
+	listing := object.All(ctx, qr.r.st, q.prefix, startAfter, pageSize)
+	if q.keys != nil {
+		listing = q.keys(ctx, startAfter, pageSize)
+	}
+	for info, err := range listing {
 		h := &hit[T]{done: make(chan struct{})}
 		if err != nil {
 			h.err = err
@@ -524,7 +543,14 @@ func (qr *queryRun[T]) fetch(ctx context.Context, h *hit[T], info object.Info, s
 	defer qr.wg.Done()
 	defer close(h.done)
 	r, q := qr.r, qr.q
-	v, _, _, err := r.load(ctx, seg)
+	if q.owner != nil {
+		var err error
+		if seg, err = q.owner(ctx, info.Key); err != nil || seg == "" {
+			h.err = err
+			return
+		}
+	}
+	v, _, err := r.read(ctx, seg)
 	switch {
 	case errors.Is(err, object.ErrNotFound):
 		if q.holds != nil {
@@ -543,7 +569,7 @@ func (qr *queryRun[T]) fetch(ctx context.Context, h *hit[T], info object.Info, s
 			h.err = &corruptRecord{key: text, err: errorf(ErrCorrupt, "record %s: %v", quote(text), h.err)}
 		}
 		h.v = v
-		if !h.ok && h.err == nil && !q.holds(&v, rest) {
+		if !h.ok && h.err == nil && q.holds != nil && !q.holds(&v, rest) {
 			r.dropLeftover(ctx, info)
 		}
 	}

@@ -31,6 +31,7 @@ type Repo[T any] struct {
 	indexOf func(v *T, dst []string) ([]string, error)
 
 	cache stateCache
+	rc    *readCache   // Options.ReadCache; nil when off
 	skew  atomic.Int64 // store clock minus local clock, in ns
 
 	attachMu sync.Mutex
@@ -103,7 +104,7 @@ func newRepo[T any](st object.Store, m *model, opts []func(*Options)) (*Repo[T],
 			}
 		}
 	}
-	r := &Repo[T]{st: st, m: &mm, o: o, base: prefix + name + "/"}
+	r := &Repo[T]{st: st, m: &mm, o: o, base: prefix + name + "/", rc: newReadCache(o.ReadCache)}
 	r.keyOf = r.reflectKeyOf
 	r.indexOf = r.reflectIndexOf
 	return r, nil
@@ -186,7 +187,7 @@ func (r *Repo[T]) getRecord(ctx context.Context, op string, key any) (Record[T],
 	if err != nil {
 		return Record[T]{}, wrapErr(op, r.m.name, keyText(key), err)
 	}
-	v, rs, _, err := r.load(ctx, seg)
+	v, rs, err := r.read(ctx, seg)
 	if err != nil {
 		return Record[T]{}, wrapErr(op, r.m.name, text, err)
 	}
@@ -197,10 +198,12 @@ func (r *Repo[T]) getRecord(ctx context.Context, op string, key any) (Record[T],
 
 // Create stores v, which must not exist yet: if a record with v's key
 // exists, Create fails with an error for which errors.Is(err, ErrExists)
-// holds. With k indexed fields and u unique ones (u counted in k), Create
-// makes k+u+1 PUT requests in two rounds: index entries and unique claims in
-// parallel, then the record. Async indexes (nodb:"index,async") are not
-// counted in k: with only those, Create is one PUT in one round.
+// holds. With k indexed fields (unique ones included), Create makes k+1 PUT
+// requests in two rounds: index entries and unique claims (a unique field's
+// claim is its entry) in parallel, then the record. On a unique index
+// still in the older layout (see Rebuild), its entry is one PUT more.
+// Async indexes (nodb:"index,async") are not counted in k: with only
+// those, Create is one PUT in one round.
 func (r *Repo[T]) Create(ctx context.Context, v T) error {
 	text, seg, err := r.keyOf(&v)
 	if err != nil {
@@ -394,6 +397,7 @@ func (r *Repo[T]) Delete(ctx context.Context, key any) error {
 		}
 		err = r.st.Delete(ctx, r.recordName(seg), opts)
 		r.cache.drop(seg)
+		r.wrote(seg, nil, "")
 		if err != nil && !definite(err) {
 			err = r.deleteOutcome(ctx, seg, cur.version, err)
 		}

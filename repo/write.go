@@ -269,6 +269,7 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 		return nil, invalidf("encoding record: %v", err)
 	}
 	info, err := r.writeRecord(ctx, seg, body, cur, env.Write)
+	r.wrote(seg, body, info.Version) // the read cache (cache.go)
 	if err != nil {
 		r.cache.drop(seg)
 		if outcomeOf(err) == stale || definite(err) {
@@ -348,8 +349,14 @@ func (r *Repo[T]) writeIndexes(ctx context.Context, v *T, text, seg string, segs
 		if s == "" || ix.async { // async: the indexer's (indexer.go)
 			continue
 		}
+		claimsOnly := r.claimsOnly(ix)
 		if cur != nil {
 			if old, ok := cur.index[ix.name]; ok && old.V == s {
+				if claimsOnly {
+					// An entry of the older layout is no longer tracked:
+					// removeStale deletes it after the commit.
+					old.E, old.W = "", ""
+				}
 				env.Index[ix.name] = old
 				continue
 			}
@@ -361,24 +368,30 @@ func (r *Repo[T]) writeIndexes(ctx context.Context, v *T, text, seg string, segs
 		// delete by name on the strength of an earlier listing.
 		id := entryWrite(seg, w.id)
 		env.Index[name] = ixState{V: s, W: id}
+		if claimsOnly {
+			// The claim is the unique index's entry (unique.go).
+			env.Index[name] = ixState{V: s}
+		}
 		entry := r.entryName(name, s, seg, id)
-		tasks = append(tasks, func(ctx context.Context) error {
-			if id != "" {
-				// Listed before the PUT is sent: a lost response may
-				// still have stored the entry. An entry without an id is
-				// shared with other writes of the record and stays.
-				w.mu.Lock()
-				w.entries = append(w.entries, entry)
-				w.mu.Unlock()
-			}
-			info, err := r.st.Put(ctx, entry, entryBody(env.Write), object.PutOptions{})
-			if err != nil {
-				return err
-			}
-			r.observeClock(info.LastModified)
-			set(name, func(is *ixState) { is.E = info.Version })
-			return nil
-		})
+		if !claimsOnly {
+			tasks = append(tasks, func(ctx context.Context) error {
+				if id != "" {
+					// Listed before the PUT is sent: a lost response may
+					// still have stored the entry. An entry without an id is
+					// shared with other writes of the record and stays.
+					w.mu.Lock()
+					w.entries = append(w.entries, entry)
+					w.mu.Unlock()
+				}
+				info, err := r.st.Put(ctx, entry, entryBody(env.Write), object.PutOptions{})
+				if err != nil {
+					return err
+				}
+				r.observeClock(info.LastModified)
+				set(name, func(is *ixState) { is.E = info.Version })
+				return nil
+			})
+		}
 		if ix.unique {
 			fv := fieldValue(v, ix)
 			tasks = append(tasks, func(ctx context.Context) error {

@@ -246,6 +246,7 @@ func TestScriptsFile(t *testing.T) {
 }
 
 func TestScriptsS3(t *testing.T) {
+	s3test.Server(t) // before the scripts: it skips under -short, which a script cannot
 	var mu sync.Mutex
 	n := 0
 	runScripts(t, func(dir string) (string, string, []string) {

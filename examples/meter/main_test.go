@@ -16,7 +16,7 @@ func TestRun(t *testing.T) {
 	// Request counts are exact; rounds depend on timing, so only the
 	// single-request operations are checked for them.
 	for _, want := range []string{
-		"Create (3 indexes, 1 unique)     GET=0 PUT=5 DELETE=0 LIST=0",
+		"Create (3 indexes, 1 unique)     GET=0 PUT=4 DELETE=0 LIST=0",
 		"Get                              GET=1 PUT=0 DELETE=0 LIST=0  rounds=1",
 		"Update, no index change          GET=0 PUT=1 DELETE=0 LIST=0",
 		"GetBy Email                      GET=2 PUT=0 DELETE=0 LIST=0",
