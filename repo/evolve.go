@@ -78,6 +78,8 @@ func indexChange(have, want manifestIndex) string {
 		return "it was made unique"
 	case have.Sparse != want.Sparse:
 		return "its omitempty option changed"
+	case have.Desc != want.Desc:
+		return "its desc option changed"
 	}
 	return ""
 }

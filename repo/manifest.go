@@ -54,6 +54,7 @@ type manifestIndex struct {
 	JSON   string `json:"json,omitempty"` // the field's JSON name when built ("" unknown)
 	Unique bool   `json:"unique,omitempty"`
 	Sparse bool   `json:"sparse,omitempty"`
+	Desc   bool   `json:"desc,omitempty"`   // values stored order-inverted
 	State  string `json:"state"`            // stateReady, stateBuilding or stateRemoved
 	Cursor string `json:"cursor,omitempty"` // Reindex progress: last record done
 	// Reason says why the index is not ready, in words for an error.
@@ -79,7 +80,7 @@ const (
 func (r *Repo[T]) manifestName() string { return r.base + "_manifest" }
 
 func (r *Repo[T]) describe(ix *indexDef, state string) manifestIndex {
-	return manifestIndex{Kind: ix.kind.String(), JSON: jsonName(r.m.typ, ix.index), Unique: ix.unique, Sparse: ix.sparse, State: state}
+	return manifestIndex{Kind: ix.kind.String(), JSON: jsonName(r.m.typ, ix.index), Unique: ix.unique, Sparse: ix.sparse, Desc: ix.desc, State: state}
 }
 
 func (r *Repo[T]) attachForWrite(ctx context.Context) error {

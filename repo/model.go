@@ -26,6 +26,7 @@ type indexDef struct {
 	field
 	unique bool
 	sparse bool // omitempty: zero values are not indexed
+	desc   bool // values stored order-inverted (see descSegment)
 }
 
 // model is what New learns from a struct type's tags, once per type.
@@ -36,6 +37,7 @@ type model struct {
 	indexes []indexDef // sorted by field name
 	byField map[string]int
 	skip    [][]int // nodb:"-" fields, zeroed before encoding
+	expires *field  // the nodb:"expires" field, or nil (see expire.go)
 }
 
 var modelCache sync.Map // reflect.Type -> *model (without name)
@@ -124,6 +126,12 @@ func buildModel(t reflect.Type) (*model, error) {
 			return nil, bad(f, "is promoted through an embedded pointer, which may be nil")
 		}
 		fl := field{name: f.Name, index: f.Index, typ: f.Type, kind: kindOf(f.Type)}
+		if tg.Expires {
+			if err := m.setExpires(fl); err != nil {
+				return nil, bad(f, "%v", err)
+			}
+			continue
+		}
 		if tg.Key {
 			if err := checkKeyType(f.Type); err != nil {
 				return nil, bad(f, "%v", err)
@@ -139,7 +147,7 @@ func buildModel(t reflect.Type) (*model, error) {
 			return nil, bad(f, "indexed twice")
 		}
 		m.byField[f.Name] = len(m.indexes)
-		m.indexes = append(m.indexes, indexDef{field: fl, unique: tg.Unique, sparse: tg.OmitEmpty})
+		m.indexes = append(m.indexes, indexDef{field: fl, unique: tg.Unique, sparse: tg.OmitEmpty, desc: tg.Desc})
 	}
 	switch len(keys) {
 	case 0:
@@ -316,6 +324,9 @@ func (ix *indexDef) segment(fv reflect.Value) (string, error) {
 	seg, err := indexSegment(ix.kind, fv)
 	if err != nil {
 		return "", fmt.Errorf("field %s: %w", ix.name, err)
+	}
+	if ix.desc {
+		return descSegment(seg)
 	}
 	return seg, nil
 }

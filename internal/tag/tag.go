@@ -2,8 +2,10 @@
 // and the generator (codegen), so that both apply the same rules, and is a
 // leaf so that the generator does not pull in the runtime's dependencies.
 //
-// Grammar: nodb:"key", nodb:"index", nodb:"unique", with the option
-// ",omitempty" on index and unique, and nodb:"-" for fields not stored.
+// Grammar: nodb:"key", nodb:"index", nodb:"unique", with the options
+// ",omitempty" and ",desc" on index and unique, nodb:"expires" on the
+// time.Time field that says when a record expires, and nodb:"-" for fields
+// not stored.
 package tag
 
 import (
@@ -14,6 +16,11 @@ import (
 // Tag is the parsed form of a nodb struct tag.
 type Tag struct {
 	Key, Index, Unique, Skip, OmitEmpty bool
+	// Desc stores the index's values order-inverted, so that descending
+	// queries list in storage order.
+	Desc bool
+	// Expires marks the field holding the record's expiry time.
+	Expires bool
 }
 
 // Parse parses the value of a nodb struct tag ("key", "index",
@@ -35,10 +42,12 @@ func Parse(tag string) (Tag, error) {
 		t.Index = true
 	case "unique":
 		t.Index, t.Unique = true, true
+	case "expires":
+		t.Expires = true
 	case "":
-		return t, fmt.Errorf("empty nodb tag name in %q (want key, index, unique or -)", tag)
+		return t, fmt.Errorf("empty nodb tag name in %q (want key, index, unique, expires or -)", tag)
 	default:
-		return t, fmt.Errorf("unknown nodb tag %q (want key, index, unique or -)", parts[0])
+		return t, fmt.Errorf("unknown nodb tag %q (want key, index, unique, expires or -)", parts[0])
 	}
 	for _, opt := range parts[1:] {
 		switch {
@@ -46,8 +55,12 @@ func Parse(tag string) (Tag, error) {
 			t.OmitEmpty = true
 		case opt == "omitempty":
 			return t, fmt.Errorf("option omitempty applies to index and unique, not %q", parts[0])
+		case opt == "desc" && t.Index:
+			t.Desc = true
+		case opt == "desc":
+			return t, fmt.Errorf("option desc applies to index and unique, not %q", parts[0])
 		default:
-			return t, fmt.Errorf("unknown nodb tag option %q in %q (want omitempty)", opt, tag)
+			return t, fmt.Errorf("unknown nodb tag option %q in %q (want omitempty or desc)", opt, tag)
 		}
 	}
 	return t, nil

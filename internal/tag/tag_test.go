@@ -4,20 +4,23 @@ import "testing"
 
 func TestParse(t *testing.T) {
 	good := map[string]Tag{
-		"":                 {},
-		"-":                {Skip: true},
-		"key":              {Key: true},
-		"index":            {Index: true},
-		"unique":           {Index: true, Unique: true},
-		"index,omitempty":  {Index: true, OmitEmpty: true},
-		"unique,omitempty": {Index: true, Unique: true, OmitEmpty: true},
+		"":                      {},
+		"-":                     {Skip: true},
+		"key":                   {Key: true},
+		"index":                 {Index: true},
+		"unique":                {Index: true, Unique: true},
+		"index,omitempty":       {Index: true, OmitEmpty: true},
+		"unique,omitempty":      {Index: true, Unique: true, OmitEmpty: true},
+		"index,desc":            {Index: true, Desc: true},
+		"unique,desc,omitempty": {Index: true, Unique: true, Desc: true, OmitEmpty: true},
+		"expires":               {Expires: true},
 	}
 	for in, want := range good {
 		if got, err := Parse(in); err != nil || got != want {
 			t.Errorf("Parse(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"keys", ",index", "key,omitempty", "index,sparse", "index,", "Index"} {
+	for _, in := range []string{"keys", ",index", "key,omitempty", "index,sparse", "index,", "Index", "key,desc", "expires,desc", "expires,omitempty"} {
 		if _, err := Parse(in); err == nil {
 			t.Errorf("Parse(%q): no error", in)
 		}
