@@ -1,11 +1,8 @@
 package repo
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"iter"
@@ -105,6 +102,13 @@ type query[T any] struct {
 	holds func(v *T, rest string) bool
 	// fingerprint ties cursors to the query.
 	fingerprint string
+	// skip reports, for a listed key (after prefix), that it names no
+	// result, so that no GET is made for it (a value outside the range,
+	// a record missing from another condition's listing). nil: none.
+	skip func(rest string) bool
+	// reverse lists the range in full, then yields it in descending byte
+	// order (see listing); a cursor is then an upper bound.
+	reverse bool
 }
 
 // Find returns the records whose field equals value, in key order. field is
@@ -217,51 +221,7 @@ func (r *Repo[T]) rangeQuery(ctx context.Context, field string, lo, hi any) (*qu
 	if err := r.ready(ctx, ix); err != nil {
 		return nil, err
 	}
-	pos := r.m.byField[ix.name]
-	var start strings.Builder
-	start.WriteByte('v')
-	lexEncode(&start, loB[:min(len(loB), longPrefix)])
-	prefix := r.base + "i/" + ix.name + "/"
-	empty := bytes.Compare(loB, hiB) > 0
-	sum := sha256.Sum256(append(append(append([]byte(nil), loB...), 0), hiB...))
-	return &query[T]{
-		op:         "Range",
-		prefix:     prefix,
-		startAfter: prefix + start.String(),
-		stop: func(rest string) bool {
-			if empty {
-				return true
-			}
-			vseg, _, _ := strings.Cut(rest, "/")
-			b, _, err := decodeIndexValue(vseg)
-			return err == nil && bytes.Compare(b, hiB) > 0
-		},
-		seg: func(rest string) string {
-			_, tail, _ := strings.Cut(rest, "/")
-			return entrySeg(tail)
-		},
-		holds: func(v *T, rest string) bool {
-			vseg, _, _ := strings.Cut(rest, "/")
-			segs, err := r.indexOf(v, nil)
-			return err != nil || segs[pos] == vseg
-		},
-		keep: func(v *T, rest string) (bool, error) {
-			// The record must hold the very value it was listed under (a
-			// stale entry of another value in the range would list it twice),
-			// and that value must be in the range (exact for long values).
-			vseg, _, _ := strings.Cut(rest, "/")
-			segs, err := r.indexOf(v, nil)
-			if err != nil || segs[pos] != vseg {
-				return false, err
-			}
-			b, err := orderedBytes(ix.kind, fieldValue(v, ix))
-			if err != nil {
-				return false, err
-			}
-			return bytes.Compare(b, loB) >= 0 && bytes.Compare(b, hiB) <= 0, nil
-		},
-		fingerprint: "range/" + ix.name + "/" + hex.EncodeToString(sum[:8]),
-	}, nil
+	return r.scanQuery(ix, scanBounds{lo: loB, hi: hiB}, false, "Range", "range"), nil
 }
 
 // All returns every record of the model in key order (digest order with
@@ -409,9 +369,6 @@ func recordError(err error) bool {
 // window at a time; fetch reads and verifies one record; deliver passes the
 // results on in listing order.
 func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit, window int, emit func(T, string, error) bool, fail func(error)) {
-	if startAfter == "" {
-		startAfter = q.startAfter
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	qr := &queryRun[T]{
 		r: r, q: q, limit: limit,
@@ -463,7 +420,7 @@ func (qr *queryRun[T]) list(ctx context.Context, startAfter string) {
 	if qr.limit > 0 {
 		pageSize = min(qr.limit, object.MaxPageSize)
 	}
-	for info, err := range object.All(ctx, qr.r.st, q.prefix, startAfter, pageSize) {
+	for info, err := range qr.r.listing(ctx, q, startAfter, pageSize) {
 		h := &hit[T]{done: make(chan struct{})}
 		if err != nil {
 			h.err = err
@@ -475,8 +432,11 @@ func (qr *queryRun[T]) list(ctx context.Context, startAfter string) {
 			return
 		}
 		rest := info.Key[len(q.prefix):]
-		if q.stop != nil && q.stop(rest) {
+		if !q.reverse && q.stop != nil && q.stop(rest) {
 			return
+		}
+		if q.skip != nil && q.skip(rest) {
+			continue
 		}
 		if q.holds != nil {
 			// Entries of one record under one value list together (one
@@ -622,7 +582,11 @@ func (r *Repo[T]) page(ctx context.Context, q *query[T], cursor string, limit in
 			p.Items = append(p.Items, v)
 		}
 		last = key
-		if q.holds != nil {
+		switch {
+		case q.holds != nil && q.reverse:
+			// Resume below every entry of this record under this value.
+			last = q.prefix + entryOf(key[len(q.prefix):])
+		case q.holds != nil:
 			// Resume after every entry of this record under this value.
 			last = q.prefix + entryOf(key[len(q.prefix):]) + entryWriteSep + "~"
 		}

@@ -459,3 +459,29 @@ func ascOrdered(raw []byte) []byte {
 
 // IsDescending reports whether seg is a descending index value segment.
 func IsDescending(seg string) bool { return strings.HasPrefix(seg, "w") }
+
+// DescendFrom returns the lowest descending segment prefix of the values
+// that start with the bytes b: where a LIST over a desc index starts for
+// values at most b, or for values with prefix b. It is "w" and b made
+// prefix-free and inverted as in Descend, without the terminator, cut to
+// the prefix a long value keeps.
+func DescendFrom(b []byte) string {
+	e := make([]byte, 0, len(b)+8)
+	for i := 0; i < len(b); i++ {
+		n := 1
+		if b[i] == 0 {
+			n = 2
+		}
+		if len(e)+n > descPrefixBytes {
+			break
+		}
+		e = appendEscaped(e, b[i:i+1])
+	}
+	for i := range e {
+		e[i] = 255 - e[i]
+	}
+	var s strings.Builder
+	s.WriteByte('w')
+	LexEncode(&s, e)
+	return s.String()
+}
