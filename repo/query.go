@@ -106,6 +106,10 @@ type query[T any] struct {
 	// result, so that no GET is made for it (a value outside the range,
 	// a record missing from another condition's listing). nil: none.
 	skip func(rest string) bool
+	// match checks a fetched record against the query's condition
+	// wherever the record was listed: for a condition intersected into
+	// another query's plan (see Query). nil for queries that never are.
+	match func(v *T) (bool, error)
 	// reverse lists the range in full, then yields it in descending byte
 	// order (see listing); a cursor is then an upper bound.
 	reverse bool
@@ -328,7 +332,7 @@ func (r *Repo[T]) GetBy(ctx context.Context, field string, value any) (T, error)
 		return zero, wrapErr("GetBy", r.m.name, "", notFound)
 	}
 	v, _, _, err := r.load(ctx, owner.Seg)
-	if errors.Is(err, object.ErrNotFound) {
+	if errors.Is(err, object.ErrNotFound) || err == nil && r.expired(&v) {
 		return zero, wrapErr("GetBy", r.m.name, "", notFound)
 	}
 	if err != nil {
@@ -481,6 +485,9 @@ func (qr *queryRun[T]) fetch(ctx context.Context, h *hit[T], info object.Info, s
 	defer close(h.done)
 	r, q := qr.r, qr.q
 	v, _, _, err := r.load(ctx, seg)
+	if err == nil && r.expired(&v) {
+		return // expired: no result, and no proof that the entry is a leftover
+	}
 	switch {
 	case errors.Is(err, object.ErrNotFound):
 		if q.holds != nil {

@@ -104,6 +104,17 @@ func (r *Repo[T]) scanQuery(ix *indexDef, sb scanBounds, desc bool, op, fp strin
 			return sb.within(b), nil
 		},
 	}
+	q.match = func(v *T) (bool, error) {
+		segs, err := r.indexOf(v, nil)
+		if err != nil || segs[pos] == "" {
+			return false, err
+		}
+		b, err := orderedBytes(ix.kind, fieldValue(v, ix))
+		if err != nil {
+			return false, err
+		}
+		return sb.within(b), nil
+	}
 	empty := !sb.isPref && sb.lo != nil && sb.hi != nil && bytes.Compare(sb.lo, sb.hi) > 0
 	decode := func(rest string) ([]byte, bool, bool) {
 		vseg, _, _ := strings.Cut(rest, "/")
