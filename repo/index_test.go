@@ -27,7 +27,7 @@ type Person struct {
 	Nick   string    `nodb:"unique,omitempty"`
 	City   string    `nodb:"index"`
 	Age    int       `nodb:"index"`
-	Score  float64   `nodb:"index"`
+	Score  float64   `nodb:"index,desc"` // stored order-inverted
 	Active bool      `nodb:"index"`
 	Born   time.Time `nodb:"index"`
 	Bio    string
@@ -153,6 +153,7 @@ func verify(t *testing.T, people *repo.Repo[Person], o oracle, rng *rand.Rand, s
 	if !slices.Equal(got, want) {
 		fail(fmt.Sprintf("Range Born [%v, %v]", tlo, thi), got, want)
 	}
+	verifyQueries(t, people, o, rng, step)
 	for _, e := range emails {
 		p, err := people.GetBy(ctx, "Email", e)
 		var holder string

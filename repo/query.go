@@ -110,6 +110,12 @@ type query[T any] struct {
 	// wherever the record was listed: for a condition intersected into
 	// another query's plan (see Query). nil for queries that never are.
 	match func(v *T) (bool, error)
+	// fullPages lists in pages of 1000 even with a limit: the listing
+	// holds many keys that are no result (an intersection's).
+	fullPages bool
+	// groups, with reverse, reverses the order of the value groups of an
+	// index scan only: keys stay ascending within one value.
+	groups bool
 	// reverse lists the range in full, then yields it in descending byte
 	// order (see listing); a cursor is then an upper bound.
 	reverse bool
@@ -421,7 +427,7 @@ func (qr *queryRun[T]) list(ctx context.Context, startAfter string) {
 	q := qr.q
 	pageSize, launched := 0, 0
 	lastEntry := ""
-	if qr.limit > 0 {
+	if qr.limit > 0 && !q.fullPages {
 		pageSize = min(qr.limit, object.MaxPageSize)
 	}
 	for info, err := range qr.r.listing(ctx, q, startAfter, pageSize) {
@@ -590,7 +596,7 @@ func (r *Repo[T]) page(ctx context.Context, q *query[T], cursor string, limit in
 		}
 		last = key
 		switch {
-		case q.holds != nil && q.reverse:
+		case q.holds != nil && q.reverse && !q.groups:
 			// Resume below every entry of this record under this value.
 			last = q.prefix + entryOf(key[len(q.prefix):])
 		case q.holds != nil:

@@ -27,7 +27,9 @@ import (
 // One condition drives the query: the first Between or Prefix, else the
 // first Where, else the key order (All, or a Prefix on the key field).
 // Results come in the driving index's value order, then key order (key
-// order for Where and for no condition); Desc reverses it. Every other
+// order for Where and for no condition). Desc reverses the value order,
+// keeping keys ascending within one value; with no Between or Prefix, it
+// reverses the key order. Every other
 // condition is answered from its own index's listing before any GET:
 // entry names carry their record's key, so the keys listed for each
 // condition are intersected and only records in the intersection are
@@ -102,7 +104,8 @@ func (q *Query[T]) Prefix(field string, prefix string) *Query[T] {
 }
 
 // Desc makes the query return its results in descending order: largest
-// (newest) values first, and keys descending.
+// (newest) values of the driving index first (keys ascending within one
+// value), or keys descending where the query has no Between or Prefix.
 func (q *Query[T]) Desc() *Query[T] { return q.with(func(c *Query[T]) { c.desc = true }) }
 
 // Limit makes All, Keys stop after n results (n <= 0: no limit). The
@@ -470,6 +473,7 @@ func (q *Query[T]) plan(ctx context.Context, fetch bool) (*qplan[T], error) {
 			}
 			sets = append(sets, s)
 		}
+		p.q.fullPages = true
 		base := p.q.skip
 		p.q.skip = func(rest string) bool {
 			if base != nil && base(rest) {

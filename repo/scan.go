@@ -82,6 +82,7 @@ func (r *Repo[T]) scanQuery(ix *indexDef, sb scanBounds, desc bool, op, fp strin
 		op:      op,
 		prefix:  prefix,
 		reverse: desc != ix.desc,
+		groups:  desc != ix.desc,
 		seg: func(rest string) string {
 			_, tail, _ := strings.Cut(rest, "/")
 			return entrySeg(tail)
@@ -187,23 +188,52 @@ func (r *Repo[T]) listing(ctx context.Context, q *query[T], startAfter string, p
 	}
 	return func(yield func(object.Info, error) bool) {
 		var infos []object.Info
+		// With groups, a cursor is a forward one inside its value's group:
+		// what is left is that group after the cursor, and every group
+		// below it.
+		group := ""
+		if q.groups && startAfter != "" {
+			vseg, _, _ := strings.Cut(startAfter[len(q.prefix):], "/")
+			group = q.prefix + vseg + "/"
+		}
 		for info, err := range object.All(ctx, r.st, q.prefix, q.startAfter, 0) {
 			if err != nil {
 				yield(object.Info{}, err)
 				return
 			}
-			if startAfter != "" && info.Key >= startAfter {
-				break
-			}
 			if q.stop != nil && q.stop(info.Key[len(q.prefix):]) {
 				break
 			}
+			switch {
+			case startAfter == "":
+			case !q.groups && info.Key >= startAfter:
+				continue
+			case q.groups && info.Key >= group && (!strings.HasPrefix(info.Key, group) || info.Key <= startAfter):
+				continue
+			}
 			infos = append(infos, info)
 		}
-		for i := len(infos) - 1; i >= 0; i-- {
-			if !yield(infos[i], nil) {
-				return
+		if !q.groups {
+			for i := len(infos) - 1; i >= 0; i-- {
+				if !yield(infos[i], nil) {
+					return
+				}
 			}
+			return
+		}
+		end := len(infos)
+		for end > 0 {
+			vseg, _, _ := strings.Cut(infos[end-1].Key[len(q.prefix):], "/")
+			start := end - 1
+			for start > 0 && strings.HasPrefix(infos[start-1].Key[len(q.prefix):], vseg+"/") {
+				start--
+			}
+			for _, info := range infos[start:end] {
+				if !yield(info, nil) {
+					return
+				}
+			}
+			end = start
 		}
 	}
 }
