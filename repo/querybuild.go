@@ -548,7 +548,6 @@ func (p *qplan[T]) explain(q *Query[T]) string {
 	return b.String()
 }
 
-
 // Exists reports whether a record is stored under key. It makes one HEAD
 // request, or one GET where the model has a nodb:"expires" field (an
 // expired record does not exist for readers). A record that cannot be
