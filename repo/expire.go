@@ -86,7 +86,11 @@ type ExpireReport struct {
 //
 // Expired records read as not found before the sweep removes them: the
 // sweep only reclaims their space and their index entries (which queries
-// skip at no extra request, since they fetch the record anyway).
+// skip at no extra request, since they fetch the record anyway). Until it
+// runs, answers from listings alone (Count, CountBy, Query.Keys) still
+// count them, their unique values stay claimed (a Create or Put of
+// another record with such a value fails with ErrUnique), and a Create
+// under an expired record's key replaces it; Delete deletes it.
 //
 // S3 lifecycle rules cannot do this sweep: they expire objects by their
 // age since they were written (or by tag), not by a time held in the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,7 +127,18 @@ func TestExpiresTagErrors(t *testing.T) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
 	}
-	if _, err := newRepo[Person](t, st).DeleteExpired(context.Background(), "", nil); !errors.Is(err, repo.ErrInvalid) {
+	if _, err := newRepo[Bookmark](t, st).DeleteExpired(context.Background(), "", nil); !errors.Is(err, repo.ErrInvalid) {
 		t.Errorf("DeleteExpired without an expires field: %v", err)
+	}
+}
+
+func TestSliceIndexRefused(t *testing.T) {
+	type tagged struct {
+		ID   string   `nodb:"key"`
+		Tags []string `nodb:"index"`
+	}
+	_, err := repo.New[tagged](memstore.New())
+	if !errors.Is(err, repo.ErrInvalid) || !strings.Contains(err.Error(), "Tags") || !strings.Contains(err.Error(), "slice") {
+		t.Fatalf("New with an indexed slice: %v, want ErrInvalid naming Tags and slices", err)
 	}
 }

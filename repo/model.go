@@ -85,6 +85,9 @@ func checkIndexType(t reflect.Type) error {
 	if t.Kind() == reflect.Pointer {
 		return fmt.Errorf("indexed type %s is a pointer; index the value type", t)
 	}
+	if t.Kind() == reflect.Slice && kindOf(t) == kindInvalid {
+		return fmt.Errorf("type %s cannot be indexed: indexes on slice fields (one entry per element) are not supported yet", t)
+	}
 	if kindOf(t) == kindInvalid {
 		return fmt.Errorf("type %s cannot be indexed (want string, bool, integer, float, time.Time or encoding.TextMarshaler)", t)
 	}

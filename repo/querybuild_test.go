@@ -35,6 +35,21 @@ func keysOf(t *testing.T, seq func(func(string, error) bool)) []string {
 	return out
 }
 
+// keysMatch reports whether Keys' answer got equals want once the keys
+// of index leftovers are set aside: Keys answers from listings alone, so,
+// like CountBy, it may include the key of an entry that a write left when
+// its cleanup failed (writers racing on S3). Such a key names no stored
+// record that matches; any other difference is a failure.
+func keysMatch(got, want []string, o oracle, match func(Person) bool) bool {
+	var kept []string
+	for _, k := range got {
+		if p, ok := o[k]; ok && match(p) {
+			kept = append(kept, k)
+		}
+	}
+	return slices.Equal(kept, want)
+}
+
 // verifyQueries checks the query builder against the oracle: descending
 // order on a plain index (Age) and ascending on a desc one (Score, both
 // against stored order), prefixes on an index and on keys, ANDed
@@ -57,8 +72,9 @@ func verifyQueries(t *testing.T, people *repo.Repo[Person], o oracle, rng *rand.
 	if got := ids(collect(t, q.All(ctx))); !slices.Equal(got, want) {
 		fail(fmt.Sprintf("Between Age [%d, %d] Desc", lo, hi), got, want)
 	}
-	if got := keysOf(t, q.Keys(ctx)); !slices.Equal(got, want) {
-		fail(fmt.Sprintf("Keys Between Age [%d, %d] Desc", lo, hi), got, want)
+	// Keys answers from listings alone: expired records not swept yet too.
+	if got, w := keysOf(t, q.Keys(ctx)), ids(o.stored(inAge, neg(byAge))); !keysMatch(got, w, o, inAge) {
+		fail(fmt.Sprintf("Keys Between Age [%d, %d] Desc", lo, hi), got, w)
 	}
 	// Pages of 2 walk the same sequence.
 	var paged []string
@@ -109,8 +125,8 @@ func verifyQueries(t *testing.T, people *repo.Repo[Person], o oracle, rng *rand.
 		if got := ids(collect(t, people.Query().Prefix("City", pre).All(ctx))); !slices.Equal(got, w) {
 			fail(fmt.Sprintf("Prefix City %q", pre), got, w)
 		}
-		wd := ids(o.sorted(has, neg(byCity)))
-		if got := keysOf(t, people.Query().Prefix("City", pre).Desc().Keys(ctx)); !slices.Equal(got, wd) {
+		wd := ids(o.stored(has, neg(byCity)))
+		if got := keysOf(t, people.Query().Prefix("City", pre).Desc().Keys(ctx)); !keysMatch(got, wd, o, has) {
 			fail(fmt.Sprintf("Keys Prefix City %q Desc", pre), got, wd)
 		}
 	}
@@ -119,8 +135,9 @@ func verifyQueries(t *testing.T, people *repo.Repo[Person], o oracle, rng *rand.
 		if got := ids(collect(t, people.Query().Prefix("ID", pre).All(ctx))); !slices.Equal(got, w) {
 			fail(fmt.Sprintf("Prefix ID %q", pre), got, w)
 		}
-		if got := keysOf(t, people.Query().Prefix("ID", pre).Desc().Keys(ctx)); !slices.Equal(got, reversed(w)) {
-			fail(fmt.Sprintf("Keys Prefix ID %q Desc", pre), got, reversed(w))
+		wk := reversed(ids(o.stored(func(p Person) bool { return strings.HasPrefix(p.ID, pre) }, byKey)))
+		if got := keysOf(t, people.Query().Prefix("ID", pre).Desc().Keys(ctx)); !keysMatch(got, wk, o, func(Person) bool { return true }) {
+			fail(fmt.Sprintf("Keys Prefix ID %q Desc", pre), got, wk)
 		}
 	}
 	// Several conditions, ANDed, and a predicate.
@@ -132,8 +149,8 @@ func verifyQueries(t *testing.T, people *repo.Repo[Person], o oracle, rng *rand.
 	if got := ids(collect(t, q.All(ctx))); !slices.Equal(got, w) {
 		fail(fmt.Sprintf("City %q, Active %v, Age [%d, %d] Desc", c, act, lo, hi), got, w)
 	}
-	if got := keysOf(t, q.Keys(ctx)); !slices.Equal(got, w) {
-		fail("Keys of the intersection", got, w)
+	if got, wk := keysOf(t, q.Keys(ctx)), ids(o.stored(both, neg(byAge))); !keysMatch(got, wk, o, both) {
+		fail("Keys of the intersection", got, wk)
 	}
 	even := func(p Person) bool { return len(p.ID)%2 == 0 }
 	wf := ids(o.sorted(func(p Person) bool { return p.City == c && even(p) }, byKey))
@@ -144,7 +161,8 @@ func verifyQueries(t *testing.T, people *repo.Repo[Person], o oracle, rng *rand.
 		fail("All Desc", got, "keys descending")
 	}
 	for _, id := range []string{"k1", "k 8", "nope"} {
-		_, in := o[id]
+		p, in := o[id]
+		in = in && live(p)
 		if ok, err := people.Exists(ctx, id); err != nil || ok != in {
 			fail("Exists "+id, fmt.Sprint(ok, err), in)
 		}

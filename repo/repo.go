@@ -213,7 +213,14 @@ func (r *Repo[T]) Create(ctx context.Context, v T) error {
 				continue
 			}
 		}
-		if errors.Is(err, ErrUnique) {
+		if errors.Is(err, ErrUnique) && cur == nil && attempt < r.o.MaxRetries {
+			// An expired record under the key does not exist for readers:
+			// replace it, and let its values decide.
+			if cur = r.expiredState(ctx, seg); cur != nil {
+				continue
+			}
+		}
+		if errors.Is(err, ErrUnique) && cur == nil {
 			// An existing record is the better answer than its values.
 			if cur, cerr := r.current(ctx, seg); cerr == nil && cur != nil {
 				err = ErrExists
