@@ -83,6 +83,8 @@ func indexChange(have, want manifestIndex) string {
 		return "its omitempty option changed"
 	case have.Async && !want.Async:
 		return "it is no longer async, so writers must track its entries"
+	case have.Desc != want.Desc:
+		return "its desc option changed"
 	}
 	return ""
 }

@@ -71,7 +71,7 @@ func ExampleNew() {
 	// Output:
 	// model: User
 	// true
-	// repo: invalid: model repo_test.Bad field Tags: type []string cannot be indexed (want string, bool, integer, float, time.Time or encoding.TextMarshaler)
+	// repo: invalid: model repo_test.Bad field Tags: type []string cannot be indexed: indexes on slice fields (one entry per element) are not supported yet
 }
 
 // Create inserts a record and fails with ErrExists if the key is taken.

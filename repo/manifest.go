@@ -74,6 +74,7 @@ type manifestIndex struct {
 	// Async: writers do not maintain the index; the indexer does
 	// (indexer.go). Absent in manifests written before async indexes.
 	Async  bool   `json:"async,omitempty"`
+	Desc   bool   `json:"desc,omitempty"`   // values stored order-inverted
 	State  string `json:"state"`            // stateReady, stateBuilding or stateRemoved
 	Cursor string `json:"cursor,omitempty"` // Reindex progress: last record done
 	// Reason says why the index is not ready, in words for an error.
@@ -107,7 +108,7 @@ func (r *Repo[T]) describe(ix *indexDef, state string) manifestIndex {
 	if r.m.dyn == nil {
 		opaque = opaqueJSON(ix.typ, ix.kind)
 	}
-	return manifestIndex{Kind: ix.kind.String(), JSON: r.m.jsonOf(&ix.field), Unique: ix.unique, Sparse: ix.sparse, Opaque: opaque, Async: ix.async, State: state, Claims: ix.unique}
+	return manifestIndex{Kind: ix.kind.String(), JSON: r.m.jsonOf(&ix.field), Unique: ix.unique, Sparse: ix.sparse, Desc: ix.desc, Opaque: opaque, Async: ix.async, State: state, Claims: ix.unique}
 }
 
 func (r *Repo[T]) attachForWrite(ctx context.Context) error {

@@ -31,6 +31,7 @@ type indexDef struct {
 	unique bool
 	sparse bool // omitempty: zero values are not indexed
 	async  bool // maintained by the indexer, not by writers (indexer.go)
+	desc   bool // values stored order-inverted (see descSegment)
 }
 
 // model is what New learns from a struct type's tags, once per type.
@@ -41,6 +42,7 @@ type model struct {
 	indexes []indexDef // sorted by field name
 	byField map[string]int
 	skip    [][]int   // nodb:"-" fields, zeroed before encoding
+	expires *field    // the nodb:"expires" field, or nil (see expire.go)
 	dyn     *dynModel // set for a model built from a manifest (dynamic.go)
 }
 
@@ -90,6 +92,9 @@ func checkIndexType(t reflect.Type) error {
 	if t.Kind() == reflect.Pointer {
 		return fmt.Errorf("indexed type %s is a pointer; index the value type", t)
 	}
+	if t.Kind() == reflect.Slice && kindOf(t) == kindInvalid {
+		return fmt.Errorf("type %s cannot be indexed: indexes on slice fields (one entry per element) are not supported yet", t)
+	}
 	if kindOf(t) == kindInvalid {
 		return fmt.Errorf("type %s cannot be indexed (want string, bool, integer, float, time.Time or encoding.TextMarshaler)", t)
 	}
@@ -114,6 +119,11 @@ func buildModel(t reflect.Type) (*model, error) {
 		if err != nil {
 			return nil, bad(f, "%v", err)
 		}
+		if tg.Unique && tg.Desc {
+			// A unique value is stored as its claim, in ascending order only
+			// (unique.go); Range on a unique field lists claims.
+			return nil, bad(f, "unique fields cannot be desc yet: use nodb:\"unique\"")
+		}
 		if tg.Skip {
 			if !f.IsExported() {
 				continue
@@ -131,6 +141,12 @@ func buildModel(t reflect.Type) (*model, error) {
 			return nil, bad(f, "is promoted through an embedded pointer, which may be nil")
 		}
 		fl := field{name: f.Name, index: f.Index, typ: f.Type, kind: kindOf(f.Type)}
+		if tg.Expires {
+			if err := m.setExpires(fl); err != nil {
+				return nil, bad(f, "%v", err)
+			}
+			continue
+		}
 		if tg.Key {
 			if err := checkKeyType(f.Type); err != nil {
 				return nil, bad(f, "%v", err)
@@ -146,7 +162,7 @@ func buildModel(t reflect.Type) (*model, error) {
 			return nil, bad(f, "indexed twice")
 		}
 		m.byField[f.Name] = len(m.indexes)
-		m.indexes = append(m.indexes, indexDef{field: fl, unique: tg.Unique, sparse: tg.OmitEmpty, async: tg.Async})
+		m.indexes = append(m.indexes, indexDef{field: fl, unique: tg.Unique, sparse: tg.OmitEmpty, async: tg.Async, desc: tg.Desc})
 	}
 	switch len(keys) {
 	case 0:
@@ -323,6 +339,9 @@ func (ix *indexDef) segment(fv reflect.Value) (string, error) {
 	seg, err := indexSegment(ix.kind, fv)
 	if err != nil {
 		return "", fmt.Errorf("field %s: %w", ix.name, err)
+	}
+	if ix.desc {
+		return descSegment(seg)
 	}
 	return seg, nil
 }

@@ -1,11 +1,8 @@
 package repo
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"iter"
@@ -115,6 +112,23 @@ type query[T any] struct {
 	// owner, if set, reads a listed claim and returns the segment of the
 	// record it names ("" for none) instead of seg.
 	owner func(ctx context.Context, key string) (string, error)
+	// skip reports, for a listed key (after prefix), that it names no
+	// result, so that no GET is made for it (a value outside the range,
+	// a record missing from another condition's listing). nil: none.
+	skip func(rest string) bool
+	// match checks a fetched record against the query's condition
+	// wherever the record was listed: for a condition intersected into
+	// another query's plan (see Query). nil for queries that never are.
+	match func(v *T) (bool, error)
+	// fullPages lists in pages of 1000 even with a limit: the listing
+	// holds many keys that are no result (an intersection's).
+	fullPages bool
+	// groups, with reverse, reverses the order of the value groups of an
+	// index scan only: keys stay ascending within one value.
+	groups bool
+	// reverse lists the range in full, then yields it in descending byte
+	// order (see listing); a cursor is then an upper bound.
+	reverse bool
 }
 
 // Find returns the records whose field equals value, in key order. field is
@@ -231,55 +245,10 @@ func (r *Repo[T]) rangeQuery(ctx context.Context, field string, lo, hi any) (*qu
 	if err := r.ready(ctx, ix); err != nil {
 		return nil, err
 	}
-	pos := r.m.byField[ix.name]
-	var start strings.Builder
-	start.WriteByte('v')
-	lexEncode(&start, loB[:min(len(loB), longPrefix)])
-	prefix := r.base + "i/" + ix.name + "/"
-	empty := bytes.Compare(loB, hiB) > 0
-	sum := sha256.Sum256(append(append(append([]byte(nil), loB...), 0), hiB...))
-	q := &query[T]{
-		op:         "Range",
-		prefix:     prefix,
-		startAfter: prefix + start.String(),
-		stop: func(rest string) bool {
-			if empty {
-				return true
-			}
-			vseg, _, _ := strings.Cut(rest, "/")
-			b, _, err := decodeIndexValue(vseg)
-			return err == nil && bytes.Compare(b, hiB) > 0
-		},
-		seg: func(rest string) string {
-			_, tail, _ := strings.Cut(rest, "/")
-			return entrySeg(tail)
-		},
-		holds: func(v *T, rest string) bool {
-			vseg, _, _ := strings.Cut(rest, "/")
-			segs, err := r.indexOf(v, nil)
-			return err != nil || segs[pos] == vseg
-		},
-		keep: func(v *T, rest string) (bool, error) {
-			// The record must hold the very value it was listed under (a
-			// stale entry of another value in the range would list it twice),
-			// and that value must be in the range (exact for long values).
-			vseg, _, _ := strings.Cut(rest, "/")
-			segs, err := r.indexOf(v, nil)
-			if err != nil || segs[pos] != vseg {
-				return false, err
-			}
-			b, err := orderedBytes(ix.kind, fieldValue(v, ix))
-			if err != nil {
-				return false, err
-			}
-			return bytes.Compare(b, loB) >= 0 && bytes.Compare(b, hiB) <= 0, nil
-		},
-		fingerprint: "range/" + ix.name + "/" + hex.EncodeToString(sum[:8]),
+	if ix.unique && r.claimsOnly(ix) {
+		return r.uniqueRange(r.entryRange(ix, loB, hiB), ix), nil
 	}
-	if ix.unique {
-		return r.uniqueRange(q, ix), nil
-	}
-	return q, nil
+	return r.scanQuery(ix, scanBounds{lo: loB, hi: hiB}, false, "Range", "range"), nil
 }
 
 // All returns every record of the model in key order (digest order with
@@ -387,7 +356,7 @@ func (r *Repo[T]) GetBy(ctx context.Context, field string, value any) (T, error)
 	}
 	owner := claimBody{Seg: seg, Key: ownerKey}
 	v, _, err := r.read(ctx, owner.Seg)
-	if errors.Is(err, object.ErrNotFound) {
+	if errors.Is(err, object.ErrNotFound) || err == nil && r.expired(&v) {
 		return zero, wrapErr("GetBy", r.m.name, "", notFound)
 	}
 	if err != nil {
@@ -428,9 +397,6 @@ func recordError(err error) bool {
 // window at a time; fetch reads and verifies one record; deliver passes the
 // results on in listing order.
 func (r *Repo[T]) run(ctx context.Context, q *query[T], startAfter string, limit, window int, emit func(T, string, error) bool, fail func(error)) {
-	if startAfter == "" {
-		startAfter = q.startAfter
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	qr := &queryRun[T]{
 		r: r, q: q, limit: limit,
@@ -479,10 +445,10 @@ func (qr *queryRun[T]) list(ctx context.Context, startAfter string) {
 	q := qr.q
 	pageSize, launched := 0, 0
 	lastEntry := ""
-	if qr.limit > 0 {
+	if qr.limit > 0 && !q.fullPages {
 		pageSize = min(qr.limit, object.MaxPageSize)
 	}
-	listing := object.All(ctx, qr.r.st, q.prefix, startAfter, pageSize)
+	listing := qr.r.listing(ctx, q, startAfter, pageSize)
 	if q.keys != nil {
 		listing = q.keys(ctx, startAfter, pageSize)
 	}
@@ -498,8 +464,11 @@ func (qr *queryRun[T]) list(ctx context.Context, startAfter string) {
 			return
 		}
 		rest := info.Key[len(q.prefix):]
-		if q.stop != nil && q.stop(rest) {
+		if !q.reverse && q.stop != nil && q.stop(rest) {
 			return
+		}
+		if q.skip != nil && q.skip(rest) {
+			continue
 		}
 		if q.holds != nil {
 			// Entries of one record under one value list together (one
@@ -551,6 +520,9 @@ func (qr *queryRun[T]) fetch(ctx context.Context, h *hit[T], info object.Info, s
 		}
 	}
 	v, _, err := r.read(ctx, seg)
+	if err == nil && r.expired(&v) {
+		return // expired: no result, and no proof that the entry is a leftover
+	}
 	switch {
 	case errors.Is(err, object.ErrNotFound):
 		if q.holds != nil {
@@ -652,7 +624,11 @@ func (r *Repo[T]) page(ctx context.Context, q *query[T], cursor string, limit in
 			p.Items = append(p.Items, v)
 		}
 		last = key
-		if q.holds != nil {
+		switch {
+		case q.holds != nil && q.reverse && !q.groups:
+			// Resume below every entry of this record under this value.
+			last = q.prefix + entryOf(key[len(q.prefix):])
+		case q.holds != nil:
 			// Resume after every entry of this record under this value.
 			last = q.prefix + entryOf(key[len(q.prefix):]) + entryWriteSep + "~"
 		}

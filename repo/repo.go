@@ -188,6 +188,9 @@ func (r *Repo[T]) getRecord(ctx context.Context, op string, key any) (Record[T],
 		return Record[T]{}, wrapErr(op, r.m.name, keyText(key), err)
 	}
 	v, rs, err := r.read(ctx, seg)
+	if err == nil && r.expired(&v) {
+		err = r.expiredErr(text)
+	}
 	if err != nil {
 		return Record[T]{}, wrapErr(op, r.m.name, text, err)
 	}
@@ -213,13 +216,26 @@ func (r *Repo[T]) Create(ctx context.Context, v T) error {
 		return wrapErr("Create", r.m.name, text, err)
 	}
 	write := newWriteID()
+	var cur *recState // an expired record that this Create replaces
 	for attempt := 0; ; attempt++ {
-		_, err = r.commit(ctx, &v, text, seg, nil, write)
+		_, err = r.commit(ctx, &v, text, seg, cur, write)
 		if (errors.Is(err, object.ErrConcurrentRequest) || outcomeOf(err) == busy) && attempt < r.o.MaxRetries {
 			r.backoff(ctx, attempt)
 			continue
 		}
-		if errors.Is(err, ErrUnique) {
+		if outcomeOf(err) == stale && attempt < r.o.MaxRetries {
+			if cur = r.expiredState(ctx, seg); cur != nil {
+				continue
+			}
+		}
+		if errors.Is(err, ErrUnique) && cur == nil && attempt < r.o.MaxRetries {
+			// An expired record under the key does not exist for readers:
+			// replace it, and let its values decide.
+			if cur = r.expiredState(ctx, seg); cur != nil {
+				continue
+			}
+		}
+		if errors.Is(err, ErrUnique) && cur == nil {
 			// An existing record is the better answer than its values.
 			if cur, cerr := r.current(ctx, seg); cerr == nil && cur != nil {
 				err = ErrExists
@@ -345,6 +361,9 @@ func (r *Repo[T]) Update(ctx context.Context, key any, fn func(*T) error) (T, er
 		}
 		if !ok || cur.body == nil || attempt > 0 || err != nil {
 			v, cur, _, err = r.load(ctx, seg)
+		}
+		if err == nil && r.expired(&v) {
+			err = r.expiredErr(text)
 		}
 		if err != nil {
 			return zero, wrapErr("Update", r.m.name, text, err)

@@ -48,7 +48,7 @@ func (r *Repo[T]) useSchema(s any) error {
 		}
 		return text, seg, nil
 	}
-	r.indexOf = sc.IndexOf
+	r.indexOf = withDescending(r.m, sc.IndexOf)
 	return nil
 }
 

@@ -13,7 +13,7 @@ type User struct {
 	Email string    `nodb:"unique"`
 	City  string    `nodb:"index"`
 	Age   int       `nodb:"index"`
-	Seen  time.Time `nodb:"index"`
+	Seen  time.Time `nodb:"index,desc"` // stored newest first: "recently seen" pages cost 1 LIST
 	Bio   string
 }
 

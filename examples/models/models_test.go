@@ -201,3 +201,44 @@ func TestSchemaRejectsNaN(t *testing.T) {
 		t.Errorf("IndexOf with a NaN total: %v, want ErrInvalid", err)
 	}
 }
+
+// TestUserQuery uses the generated typed builder: a retyped field makes it
+// fail to build.
+func TestUserQuery(t *testing.T) {
+	ctx := context.Background()
+	r, err := NewUserRepo(memstore.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users() {
+		if err := r.Create(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Seen is tagged index,desc: the most recently seen first, in stored order.
+	q := r.Query().WhereCity("Paris").SeenBetween(t0, t0.Add(24*time.Hour)).Desc()
+	if got, want := ids(t, q.All(ctx), userID), []string{"dave", "carol", "alice"}; !slices.Equal(got, want) {
+		t.Errorf("Paris users, most recently seen first = %v, want %v", got, want)
+	}
+	if got, want := ids(t, q.Limit(2).All(ctx), userID), []string{"dave", "carol"}; !slices.Equal(got, want) {
+		t.Errorf("Limit(2) = %v, want %v", got, want)
+	}
+	if got, want := ids(t, r.Query().AgeBetween(20, 40).Filter(func(u User) bool { return u.City == "Berlin" }).All(ctx), userID), []string{"bob"}; !slices.Equal(got, want) {
+		t.Errorf("AgeBetween Filter = %v, want %v", got, want)
+	}
+	// Unique fields have no builder methods (a UserQuery.EmailPrefix would
+	// not compile): GetBy and Range serve them.
+	if _, err := r.Query().Query.Prefix(UserFieldEmail, "car").First(ctx); !errors.Is(err, repo.ErrInvalid) {
+		t.Errorf("Prefix on the unique Email: %v, want ErrInvalid", err)
+	}
+	var keys []string
+	for k, err := range r.Query().IDPrefix("a").Keys(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	if !slices.Equal(keys, []string{"alice"}) {
+		t.Errorf("IDPrefix(a).Keys = %v", keys)
+	}
+}

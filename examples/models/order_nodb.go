@@ -207,6 +207,96 @@ func (r *OrderRepo) RangeByTotalPage(ctx context.Context, lo, hi float64, cursor
 	return r.Repo.RangePage(ctx, OrderFieldTotal, lo, hi, cursor, limit)
 }
 
+// OrderQuery is a query over Order values with conditions typed for Order's
+// indexed fields: a *repo.Query[Order] (see there for the plan and its cost).
+// Start one with OrderRepo.Query.
+type OrderQuery struct {
+	*repo.Query[Order]
+}
+
+// Query returns an empty OrderQuery over r: every Order, in key order.
+func (r *OrderRepo) Query() *OrderQuery {
+	return &OrderQuery{Query: r.Repo.Query()}
+}
+
+// WhereCoupon adds the condition Coupon == value (see repo.Query.Where).
+func (q *OrderQuery) WhereCoupon(value string) *OrderQuery {
+	return &OrderQuery{Query: q.Query.Where(OrderFieldCoupon, value)}
+}
+
+// CouponBetween adds the condition lo <= Coupon <= hi (see repo.Query.Between).
+func (q *OrderQuery) CouponBetween(lo, hi string) *OrderQuery {
+	return &OrderQuery{Query: q.Query.Between(OrderFieldCoupon, lo, hi)}
+}
+
+// CouponPrefix adds the condition that Coupon starts with prefix (see
+// repo.Query.Prefix).
+func (q *OrderQuery) CouponPrefix(prefix string) *OrderQuery {
+	return &OrderQuery{Query: q.Query.Prefix(OrderFieldCoupon, prefix)}
+}
+
+// WhereCustomer adds the condition Customer == value (see repo.Query.Where).
+func (q *OrderQuery) WhereCustomer(value string) *OrderQuery {
+	return &OrderQuery{Query: q.Query.Where(OrderFieldCustomer, value)}
+}
+
+// CustomerBetween adds the condition lo <= Customer <= hi (see repo.Query.Between).
+func (q *OrderQuery) CustomerBetween(lo, hi string) *OrderQuery {
+	return &OrderQuery{Query: q.Query.Between(OrderFieldCustomer, lo, hi)}
+}
+
+// CustomerPrefix adds the condition that Customer starts with prefix (see
+// repo.Query.Prefix).
+func (q *OrderQuery) CustomerPrefix(prefix string) *OrderQuery {
+	return &OrderQuery{Query: q.Query.Prefix(OrderFieldCustomer, prefix)}
+}
+
+// WherePaid adds the condition Paid == value (see repo.Query.Where).
+func (q *OrderQuery) WherePaid(value bool) *OrderQuery {
+	return &OrderQuery{Query: q.Query.Where(OrderFieldPaid, value)}
+}
+
+// WhereStatus adds the condition Status == value (see repo.Query.Where).
+func (q *OrderQuery) WhereStatus(value Status) *OrderQuery {
+	return &OrderQuery{Query: q.Query.Where(OrderFieldStatus, value)}
+}
+
+// StatusBetween adds the condition lo <= Status <= hi (see repo.Query.Between).
+func (q *OrderQuery) StatusBetween(lo, hi Status) *OrderQuery {
+	return &OrderQuery{Query: q.Query.Between(OrderFieldStatus, lo, hi)}
+}
+
+// StatusPrefix adds the condition that Status starts with prefix (see
+// repo.Query.Prefix).
+func (q *OrderQuery) StatusPrefix(prefix string) *OrderQuery {
+	return &OrderQuery{Query: q.Query.Prefix(OrderFieldStatus, prefix)}
+}
+
+// WhereTotal adds the condition Total == value (see repo.Query.Where).
+func (q *OrderQuery) WhereTotal(value float64) *OrderQuery {
+	return &OrderQuery{Query: q.Query.Where(OrderFieldTotal, value)}
+}
+
+// TotalBetween adds the condition lo <= Total <= hi (see repo.Query.Between).
+func (q *OrderQuery) TotalBetween(lo, hi float64) *OrderQuery {
+	return &OrderQuery{Query: q.Query.Between(OrderFieldTotal, lo, hi)}
+}
+
+// Desc returns the results in descending order (see repo.Query.Desc).
+func (q *OrderQuery) Desc() *OrderQuery {
+	return &OrderQuery{Query: q.Query.Desc()}
+}
+
+// Limit stops the query after n results (see repo.Query.Limit).
+func (q *OrderQuery) Limit(n int) *OrderQuery {
+	return &OrderQuery{Query: q.Query.Limit(n)}
+}
+
+// Filter adds a Go predicate on fetched records (see repo.Query.Filter).
+func (q *OrderQuery) Filter(keep func(Order) bool) *OrderQuery {
+	return &OrderQuery{Query: q.Query.Filter(keep)}
+}
+
 // orderSchema describes Order to the runtime without reflection.
 var orderSchema = gen.Schema[Order]{
 	Key: OrderFieldID,

@@ -194,6 +194,75 @@ func (r *UserRepo) RangeBySeenPage(ctx context.Context, lo, hi time.Time, cursor
 	return r.Repo.RangePage(ctx, UserFieldSeen, lo, hi, cursor, limit)
 }
 
+// UserQuery is a query over User values with conditions typed for User's
+// indexed fields: a *repo.Query[User] (see there for the plan and its cost).
+// Start one with UserRepo.Query.
+type UserQuery struct {
+	*repo.Query[User]
+}
+
+// Query returns an empty UserQuery over r: every User, in key order.
+func (r *UserRepo) Query() *UserQuery {
+	return &UserQuery{Query: r.Repo.Query()}
+}
+
+// IDPrefix adds the condition that ID starts with prefix (see
+// repo.Query.Prefix).
+func (q *UserQuery) IDPrefix(prefix string) *UserQuery {
+	return &UserQuery{Query: q.Query.Prefix(UserFieldID, prefix)}
+}
+
+// WhereAge adds the condition Age == value (see repo.Query.Where).
+func (q *UserQuery) WhereAge(value int) *UserQuery {
+	return &UserQuery{Query: q.Query.Where(UserFieldAge, value)}
+}
+
+// AgeBetween adds the condition lo <= Age <= hi (see repo.Query.Between).
+func (q *UserQuery) AgeBetween(lo, hi int) *UserQuery {
+	return &UserQuery{Query: q.Query.Between(UserFieldAge, lo, hi)}
+}
+
+// WhereCity adds the condition City == value (see repo.Query.Where).
+func (q *UserQuery) WhereCity(value string) *UserQuery {
+	return &UserQuery{Query: q.Query.Where(UserFieldCity, value)}
+}
+
+// CityBetween adds the condition lo <= City <= hi (see repo.Query.Between).
+func (q *UserQuery) CityBetween(lo, hi string) *UserQuery {
+	return &UserQuery{Query: q.Query.Between(UserFieldCity, lo, hi)}
+}
+
+// CityPrefix adds the condition that City starts with prefix (see
+// repo.Query.Prefix).
+func (q *UserQuery) CityPrefix(prefix string) *UserQuery {
+	return &UserQuery{Query: q.Query.Prefix(UserFieldCity, prefix)}
+}
+
+// WhereSeen adds the condition Seen == value (see repo.Query.Where).
+func (q *UserQuery) WhereSeen(value time.Time) *UserQuery {
+	return &UserQuery{Query: q.Query.Where(UserFieldSeen, value)}
+}
+
+// SeenBetween adds the condition lo <= Seen <= hi (see repo.Query.Between).
+func (q *UserQuery) SeenBetween(lo, hi time.Time) *UserQuery {
+	return &UserQuery{Query: q.Query.Between(UserFieldSeen, lo, hi)}
+}
+
+// Desc returns the results in descending order (see repo.Query.Desc).
+func (q *UserQuery) Desc() *UserQuery {
+	return &UserQuery{Query: q.Query.Desc()}
+}
+
+// Limit stops the query after n results (see repo.Query.Limit).
+func (q *UserQuery) Limit(n int) *UserQuery {
+	return &UserQuery{Query: q.Query.Limit(n)}
+}
+
+// Filter adds a Go predicate on fetched records (see repo.Query.Filter).
+func (q *UserQuery) Filter(keep func(User) bool) *UserQuery {
+	return &UserQuery{Query: q.Query.Filter(keep)}
+}
+
 // userSchema describes User to the runtime without reflection.
 var userSchema = gen.Schema[User]{
 	Key: UserFieldID,

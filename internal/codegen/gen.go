@@ -177,6 +177,7 @@ func (g *gen) model(m *Model) {
 	for _, f := range m.Indexes {
 		g.indexMethods(m, f)
 	}
+	g.queryType(m)
 	g.schema(m)
 	g.guard(m)
 }
@@ -428,6 +429,86 @@ func (g *gen) indexMethods(m *Model, f *Field) {
 	g.method(m, "RangeBy"+f.Name+"Page", "RangeBy%sPage returns up to limit results of RangeBy%s, starting after\ncursor (\"\" for the first page), and the cursor of the next page.", f.Name, f.Name).
 		Params(append([]jen.Code{ctxParam(), bounds()}, paging...)...).Params(page(), jen.Error()).
 		Block(call("RangePage", "lo", "hi", "cursor", "limit"))
+	g.f.Line()
+}
+
+// queryType emits the typed query builder, a wrapper of repo.Query whose
+// condition methods take the fields' own types, so that a retyped field
+// fails to build:
+//
+//	// UserQuery is a query over User values ...
+//	type UserQuery struct {
+//		*repo.Query[User]
+//	}
+//
+//	// Query returns an empty UserQuery over r ...
+//	func (r *UserRepo) Query() *UserQuery {
+//		return &UserQuery{Query: r.Repo.Query()}
+//	}
+//
+//	// WhereCity adds the condition City == value (see repo.Query.Where).
+//	func (q *UserQuery) WhereCity(value string) *UserQuery {
+//		return &UserQuery{Query: q.Query.Where(UserFieldCity, value)}
+//	}
+//
+// and AgeBetween(lo, hi int) for ordered kinds, CityPrefix(prefix string)
+// for string and TextMarshaler fields (and IDPrefix for such a key), and
+// Desc, Limit and Filter returning *UserQuery.
+func (g *gen) queryType(m *Model) {
+	qn, model := m.Name+"Query", g.modelType(m)
+	g.f.Comment(doc("%s is a query over %s values with conditions typed for %s's\nindexed fields: a *repo.Query[%s] (see there for the plan and its cost).\nStart one with %s.Query.", qn, m.Name, m.Name, m.Name, repoName(m)))
+	g.f.Type().Id(qn).Struct(jen.Op("*").Qual(repoPath, "Query").Types(model.Clone()))
+	g.f.Line()
+	wrap := func(call *jen.Statement) *jen.Statement {
+		return jen.Return(jen.Op("&").Id(qn).Values(jen.Id("Query").Op(":").Add(call)))
+	}
+	g.method(m, "Query", "Query returns an empty %s over r: every %s, in key order.", qn, m.Name).
+		Params().Op("*").Id(qn).
+		Block(wrap(jen.Id("r").Dot("Repo").Dot("Query").Call()))
+	g.f.Line()
+	qmethod := func(name, format string, args ...any) *jen.Statement {
+		g.f.Comment(doc(format, args...))
+		return g.f.Func().Params(jen.Id("q").Op("*").Id(qn)).Id(name)
+	}
+	inner := func(name string, args ...jen.Code) *jen.Statement {
+		return jen.Id("q").Dot("Query").Dot(name).Call(args...)
+	}
+	prefix := func(f *Field) {
+		if f.Kind != KindString && f.Kind != KindText {
+			return
+		}
+		qmethod(f.Name+"Prefix", "%sPrefix adds the condition that %s starts with prefix (see\nrepo.Query.Prefix).", f.Name, f.Name).
+			Params(jen.Id("prefix").String()).Op("*").Id(qn).
+			Block(wrap(inner("Prefix", jen.Id(constName(m, f)), jen.Id("prefix"))))
+		g.f.Line()
+	}
+	if m.Key != nil {
+		prefix(m.Key)
+	}
+	for _, f := range m.Indexes {
+		if f.Unique {
+			continue // the builder refuses unique fields: GetBy and Range serve them
+		}
+		qmethod("Where"+f.Name, "Where%s adds the condition %s == value (see repo.Query.Where).", f.Name, f.Name).
+			Params(jen.Id("value").Add(g.typ(f.Type))).Op("*").Id(qn).
+			Block(wrap(inner("Where", jen.Id(constName(m, f)), jen.Id("value"))))
+		g.f.Line()
+		if f.Kind.Ordered() {
+			qmethod(f.Name+"Between", "%sBetween adds the condition lo <= %s <= hi (see repo.Query.Between).", f.Name, f.Name).
+				Params(jen.List(jen.Id("lo"), jen.Id("hi")).Add(g.typ(f.Type))).Op("*").Id(qn).
+				Block(wrap(inner("Between", jen.Id(constName(m, f)), jen.Id("lo"), jen.Id("hi"))))
+			g.f.Line()
+		}
+		prefix(f)
+	}
+	qmethod("Desc", "Desc returns the results in descending order (see repo.Query.Desc).").
+		Params().Op("*").Id(qn).Block(wrap(inner("Desc")))
+	g.f.Line()
+	qmethod("Limit", "Limit stops the query after n results (see repo.Query.Limit).").
+		Params(jen.Id("n").Int()).Op("*").Id(qn).Block(wrap(inner("Limit", jen.Id("n"))))
+	g.f.Line()
+	qmethod("Filter", "Filter adds a Go predicate on fetched records (see repo.Query.Filter).").
+		Params(jen.Id("keep").Func().Params(model.Clone()).Bool()).Op("*").Id(qn).Block(wrap(inner("Filter", jen.Id("keep"))))
 	g.f.Line()
 }
 

@@ -499,6 +499,13 @@ func checkField(fset *token.FileSet, p *Package, st *types.Struct, f vfield) (fl
 	if hasInvalid(t) {
 		return nil, false, errors.New("has an invalid type")
 	}
+	if tag.Expires {
+		// Read by the runtime, not by generated code.
+		if kindOf(t) != KindTime {
+			return nil, false, fmt.Errorf(`nodb:"expires" needs a time.Time field, not %s`, types.TypeString(t, func(pk *types.Package) string { return pk.Name() }))
+		}
+		return nil, false, nil
+	}
 	fl = &Field{Name: f.v.Name(), Type: t, Kind: kindOf(t), Unique: tag.Unique, OmitEmpty: tag.OmitEmpty, Pos: fset.Position(f.v.Pos())}
 	qual := func(pk *types.Package) string { return pk.Name() }
 	if tag.Key {

@@ -100,6 +100,9 @@ func checkIndexType(t types.Type, k Kind, q types.Qualifier) error {
 	if isPointer(t) {
 		return fmt.Errorf("indexed type %s is a pointer; index the value type", types.TypeString(t, q))
 	}
+	if _, ok := t.Underlying().(*types.Slice); ok && k == KindInvalid {
+		return fmt.Errorf("type %s cannot be indexed: indexes on slice fields (one entry per element) are not supported yet", types.TypeString(t, q))
+	}
 	if k == KindInvalid {
 		return fmt.Errorf("type %s cannot be indexed (want string, bool, integer, float, time.Time or encoding.TextMarshaler)", types.TypeString(t, q))
 	}

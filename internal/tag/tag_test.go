@@ -13,13 +13,16 @@ func TestParse(t *testing.T) {
 		"unique,omitempty":      {Index: true, Unique: true, OmitEmpty: true},
 		"index,async":           {Index: true, Async: true},
 		"index,omitempty,async": {Index: true, OmitEmpty: true, Async: true},
+		"index,desc":            {Index: true, Desc: true},
+		"unique,desc,omitempty": {Index: true, Unique: true, Desc: true, OmitEmpty: true},
+		"expires":               {Expires: true},
 	}
 	for in, want := range good {
 		if got, err := Parse(in); err != nil || got != want {
 			t.Errorf("Parse(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"keys", ",index", "key,omitempty", "index,sparse", "index,", "Index", "unique,async", "key,async", "async"} {
+	for _, in := range []string{"keys", ",index", "key,omitempty", "index,sparse", "index,", "Index", "unique,async", "key,async", "async", "key,desc", "expires,desc", "expires,omitempty"} {
 		if _, err := Parse(in); err == nil {
 			t.Errorf("Parse(%q): no error", in)
 		}

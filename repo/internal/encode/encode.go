@@ -238,7 +238,13 @@ func EncodeIndexValue(b []byte) string {
 
 // DecodeIndexValue inverts EncodeIndexValue; long reports the hashed form,
 // whose bytes are the prefix only.
+//
+// A descending segment (see Descend) decodes to the same ordered bytes as
+// its ascending form.
 func DecodeIndexValue(seg string) (b []byte, long bool, err error) {
+	if strings.HasPrefix(seg, "w") {
+		return decodeDesc(seg)
+	}
 	if !strings.HasPrefix(seg, "v") {
 		return nil, false, fmt.Errorf("index value segment %q does not start with v", seg)
 	}
@@ -334,4 +340,148 @@ func quote(s string) string {
 		cut--
 	}
 	return strconv.Quote(s[:cut]) + fmt.Sprintf("… (%d bytes)", len(s))
+}
+
+// --- descending index values ---
+
+// An index tagged desc stores its values order-inverted, so that a LIST
+// (ascending only) yields the largest value first. The descending segment
+// of a value is "w" followed, in the same base 64, by the bytes of its
+// ascending form made prefix-free (each 0x00 written 0x00 0xFF, then the
+// terminator 0x00 0x01) and inverted byte by byte (255-c). Prefix-freedom
+// makes inversion reverse the order exactly: no inverted form is a prefix
+// of another, so the first differing byte decides, and inversion flips it.
+//
+// A value whose prefix-free bytes would exceed descMaxBytes keeps the
+// longest prefix whose prefix-free form fits in descPrefixBytes, then the
+// long terminator 0x00 0x02 and 16 bytes of the SHA-256 of its ascending
+// bytes: equality stays exact (readers compare the record's real value),
+// and such values are ordered by that prefix.
+const (
+	descMaxBytes    = 178
+	descPrefixBytes = 160
+)
+
+// Descend returns the descending segment for the ascending index segment
+// asc (one returned by EncodeIndexValue or an Index* function).
+func Descend(asc string) (string, error) {
+	if !strings.HasPrefix(asc, "v") {
+		return "", fmt.Errorf("index value segment %q does not start with v", asc)
+	}
+	raw, err := lexDecode(asc[1:])
+	if err != nil {
+		return "", err
+	}
+	e := make([]byte, 0, len(raw)+len(raw)/8+20)
+	e = appendEscaped(e, raw)
+	if len(e)+2 <= descMaxBytes {
+		e = append(e, 0, 1)
+	} else {
+		e = e[:0]
+		for i := 0; i < len(raw); i++ {
+			n := 1
+			if raw[i] == 0 {
+				n = 2
+			}
+			if len(e)+n > descPrefixBytes {
+				break
+			}
+			e = appendEscaped(e, raw[i:i+1])
+		}
+		sum := sha256.Sum256(raw)
+		e = append(e, 0, 2)
+		e = append(e, sum[:longHash]...)
+	}
+	for i := range e {
+		e[i] = 255 - e[i]
+	}
+	var s strings.Builder
+	s.Grow(1 + (len(e)*8+5)/6)
+	s.WriteByte('w')
+	LexEncode(&s, e)
+	return s.String(), nil
+}
+
+func appendEscaped(dst, b []byte) []byte {
+	for _, c := range b {
+		if c == 0 {
+			dst = append(dst, 0, 0xFF)
+		} else {
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// decodeDesc inverts Descend to the value's ordered bytes (the prefix only
+// for the long form, which long reports).
+func decodeDesc(seg string) (b []byte, long bool, err error) {
+	e, err := lexDecode(seg[1:])
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]byte, 0, len(e))
+	for i := 0; i < len(e); i++ {
+		c := 255 - e[i]
+		if c != 0 {
+			out = append(out, c)
+			continue
+		}
+		if i+1 >= len(e) {
+			break
+		}
+		switch 255 - e[i+1] {
+		case 0xFF:
+			out = append(out, 0)
+			i++
+			continue
+		case 1:
+			if i+2 != len(e) {
+				return nil, false, fmt.Errorf("descending index value segment %q has bytes after its end", seg)
+			}
+			return ascOrdered(out), len(out) > MaxValueBytes, nil
+		case 2:
+			return out, true, nil
+		}
+		break
+	}
+	return nil, false, fmt.Errorf("descending index value segment %q is not terminated", seg)
+}
+
+// ascOrdered returns the ordered bytes of an ascending form's raw bytes:
+// the long form's prefix where it is one.
+func ascOrdered(raw []byte) []byte {
+	if len(raw) > MaxValueBytes {
+		return raw[:LongPrefix]
+	}
+	return raw
+}
+
+// IsDescending reports whether seg is a descending index value segment.
+func IsDescending(seg string) bool { return strings.HasPrefix(seg, "w") }
+
+// DescendFrom returns the lowest descending segment prefix of the values
+// that start with the bytes b: where a LIST over a desc index starts for
+// values at most b, or for values with prefix b. It is "w" and b made
+// prefix-free and inverted as in Descend, without the terminator, cut to
+// the prefix a long value keeps.
+func DescendFrom(b []byte) string {
+	e := make([]byte, 0, len(b)+8)
+	for i := 0; i < len(b); i++ {
+		n := 1
+		if b[i] == 0 {
+			n = 2
+		}
+		if len(e)+n > descPrefixBytes {
+			break
+		}
+		e = appendEscaped(e, b[i:i+1])
+	}
+	for i := range e {
+		e[i] = 255 - e[i]
+	}
+	var s strings.Builder
+	s.WriteByte('w')
+	LexEncode(&s, e)
+	return s.String()
 }

@@ -1,0 +1,299 @@
+package repo_test
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nodb-go/nodb/repo"
+	"github.com/nodb-go/nodb/repo/memstore"
+	"github.com/nodb-go/nodb/repo/meter"
+	"github.com/nodb-go/nodb/repo/object"
+)
+
+func reversed[S ~[]E, E any](s S) S {
+	out := slices.Clone(s)
+	slices.Reverse(out)
+	return out
+}
+
+func keysOf(t *testing.T, seq func(func(string, error) bool)) []string {
+	t.Helper()
+	var out []string
+	for k, err := range seq {
+		if err != nil {
+			t.Fatalf("Keys: %v", err)
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// keysMatch reports whether Keys' answer got equals want once the keys
+// of index leftovers are set aside: Keys answers from listings alone, so,
+// like CountBy, it may include the key of an entry that a write left when
+// its cleanup failed (writers racing on S3). Such a key names no stored
+// record that matches; any other difference is a failure.
+func keysMatch(got, want []string, o oracle, match func(Person) bool) bool {
+	var kept []string
+	for _, k := range got {
+		if p, ok := o[k]; ok && match(p) {
+			kept = append(kept, k)
+		}
+	}
+	return slices.Equal(kept, want)
+}
+
+// verifyQueries checks the query builder against the oracle: descending
+// order on a plain index (Age) and ascending on a desc one (Score, both
+// against stored order), prefixes on an index and on keys, ANDed
+// conditions, the Go predicate, limits, pages, First, Exists and Keys.
+func verifyQueries(t *testing.T, people *repo.Repo[Person], o oracle, rng *rand.Rand, step int) {
+	t.Helper()
+	ctx := context.Background()
+	fail := func(what string, got, want any) {
+		t.Helper()
+		t.Fatalf("step %d: %s: got %v, want %v", step, what, got, want)
+	}
+	byAge := func(a, b Person) int { return cmp.Compare(a.Age, b.Age) }
+	byScore := func(a, b Person) int { return cmp.Compare(a.Score, b.Score) }
+	lo, hi := ages[rng.IntN(len(ages))], ages[rng.IntN(len(ages))]
+	inAge := func(p Person) bool { return p.Age >= lo && p.Age <= hi }
+	neg := func(f func(a, b Person) int) func(a, b Person) int { return func(a, b Person) int { return f(b, a) } }
+	// Desc reverses the values' order; keys stay ascending within a value.
+	want := ids(o.sorted(inAge, neg(byAge)))
+	q := people.Query().Between("Age", lo, hi).Desc()
+	if got := ids(collect(t, q.All(ctx))); !slices.Equal(got, want) {
+		fail(fmt.Sprintf("Between Age [%d, %d] Desc", lo, hi), got, want)
+	}
+	// Keys answers from listings alone: expired records not swept yet too.
+	if got, w := keysOf(t, q.Keys(ctx)), ids(o.stored(inAge, neg(byAge))); !keysMatch(got, w, o, inAge) {
+		fail(fmt.Sprintf("Keys Between Age [%d, %d] Desc", lo, hi), got, w)
+	}
+	// Pages of 2 walk the same sequence.
+	var paged []string
+	for cursor := ""; ; {
+		p, err := q.Page(ctx, cursor, 2)
+		if err != nil {
+			fail("Page", err, nil)
+		}
+		paged = append(paged, ids(p.Items)...)
+		if cursor = p.Next; cursor == "" {
+			break
+		}
+	}
+	if !slices.Equal(paged, want) {
+		fail("pages of Between Age Desc", paged, want)
+	}
+	flo, fhi := scores[rng.IntN(len(scores))], scores[rng.IntN(len(scores))]
+	inScore := func(p Person) bool { return p.Score >= flo && p.Score <= fhi }
+	for _, desc := range []bool{false, true} {
+		q := people.Query().Between("Score", flo, fhi)
+		w := ids(o.sorted(inScore, byScore))
+		if desc {
+			q, w = q.Desc(), ids(o.sorted(inScore, neg(byScore)))
+		}
+		if got := ids(collect(t, q.All(ctx))); !slices.Equal(got, w) {
+			fail(fmt.Sprintf("Between Score [%v, %v] desc=%v", flo, fhi, desc), got, w)
+		}
+		n := 1 + rng.IntN(3)
+		if got := ids(collect(t, q.Limit(n).All(ctx))); !slices.Equal(got, w[:min(n, len(w))]) {
+			fail(fmt.Sprintf("Between Score desc=%v Limit %d", desc, n), got, w[:min(n, len(w))])
+		}
+		first, err := q.First(ctx)
+		switch {
+		case len(w) == 0 && !errors.Is(err, repo.ErrNotFound):
+			fail("First of nothing", err, repo.ErrNotFound)
+		case len(w) > 0 && (err != nil || first.ID != w[0]):
+			fail("First", fmt.Sprint(first.ID, err), w[0])
+		}
+		if ok, err := q.Exists(ctx); err != nil || ok != (len(w) > 0) {
+			fail("Exists", fmt.Sprint(ok, err), len(w) > 0)
+		}
+	}
+	// Prefixes, on an index and on the key.
+	for _, pre := range []string{"Paris", "p", "", "東", "a/"} {
+		has := func(p Person) bool { return strings.HasPrefix(p.City, pre) }
+		byCity := func(a, b Person) int { return strings.Compare(a.City, b.City) }
+		w := ids(o.sorted(has, byCity))
+		if got := ids(collect(t, people.Query().Prefix("City", pre).All(ctx))); !slices.Equal(got, w) {
+			fail(fmt.Sprintf("Prefix City %q", pre), got, w)
+		}
+		wd := ids(o.stored(has, neg(byCity)))
+		if got := keysOf(t, people.Query().Prefix("City", pre).Desc().Keys(ctx)); !keysMatch(got, wd, o, has) {
+			fail(fmt.Sprintf("Keys Prefix City %q Desc", pre), got, wd)
+		}
+	}
+	for _, pre := range []string{"k", "k1", "k ", "клю", "k/", "x"} {
+		w := ids(o.sorted(func(p Person) bool { return strings.HasPrefix(p.ID, pre) }, byKey))
+		if got := ids(collect(t, people.Query().Prefix("ID", pre).All(ctx))); !slices.Equal(got, w) {
+			fail(fmt.Sprintf("Prefix ID %q", pre), got, w)
+		}
+		wk := reversed(ids(o.stored(func(p Person) bool { return strings.HasPrefix(p.ID, pre) }, byKey)))
+		if got := keysOf(t, people.Query().Prefix("ID", pre).Desc().Keys(ctx)); !keysMatch(got, wk, o, func(Person) bool { return true }) {
+			fail(fmt.Sprintf("Keys Prefix ID %q Desc", pre), got, wk)
+		}
+	}
+	// Several conditions, ANDed, and a predicate.
+	c := cities[rng.IntN(len(cities))]
+	act := rng.IntN(2) == 0
+	both := func(p Person) bool { return p.City == c && p.Active == act && inAge(p) }
+	w := ids(o.sorted(both, neg(byAge)))
+	q = people.Query().Where("City", c).Between("Age", lo, hi).Where("Active", act).Desc()
+	if got := ids(collect(t, q.All(ctx))); !slices.Equal(got, w) {
+		fail(fmt.Sprintf("City %q, Active %v, Age [%d, %d] Desc", c, act, lo, hi), got, w)
+	}
+	if got, wk := keysOf(t, q.Keys(ctx)), ids(o.stored(both, neg(byAge))); !keysMatch(got, wk, o, both) {
+		fail("Keys of the intersection", got, wk)
+	}
+	even := func(p Person) bool { return len(p.ID)%2 == 0 }
+	wf := ids(o.sorted(func(p Person) bool { return p.City == c && even(p) }, byKey))
+	if got := ids(collect(t, people.Query().Where("City", c).Filter(even).All(ctx))); !slices.Equal(got, wf) {
+		fail("Where City Filter", got, wf)
+	}
+	if got := ids(collect(t, people.Query().Desc().All(ctx))); !slices.Equal(got, reversed(ids(o.sorted(func(Person) bool { return true }, byKey)))) {
+		fail("All Desc", got, "keys descending")
+	}
+	for _, id := range []string{"k1", "k 8", "nope"} {
+		p, in := o[id]
+		in = in && live(p)
+		if ok, err := people.Exists(ctx, id); err != nil || ok != in {
+			fail("Exists "+id, fmt.Sprint(ok, err), in)
+		}
+	}
+}
+
+// Bookmark is the issue's example: newest first, by tag.
+type Bookmark struct {
+	ID      string    `nodb:"key"`
+	Tag     string    `nodb:"index"`
+	Created time.Time `nodb:"index,desc"`
+	Title   string
+}
+
+func TestQueryRequestCounts(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st object.Store, _ func() object.Store) {
+		ctx := context.Background()
+		m := meter.Wrap(st, meter.WithLatency(5*time.Millisecond))
+		r := newRepo[Bookmark](t, m)
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		const n = 60
+		for i := range n {
+			tag := "rust"
+			if i%3 == 0 {
+				tag = "go"
+			}
+			if err := r.Create(ctx, Bookmark{ID: fmt.Sprintf("b%03d", i), Tag: tag, Created: t0.Add(time.Duration(i) * time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m.Reset()
+		// The 20 newest: 1 LIST and 20 GETs.
+		q := r.Query().Between("Created", t0, t0.Add(1000*time.Hour)).Desc()
+		p, err := q.Page(ctx, "", 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := m.Reset(); c.List != 1 || c.Get != 20 || c.Total() != 21 {
+			t.Errorf("first page of the 20 newest: %v, want 1 LIST + 20 GETs", c)
+		}
+		if len(p.Items) != 20 || p.Items[0].ID != "b059" || p.Items[19].ID != "b040" {
+			t.Fatalf("first page: %v", ids2(p.Items))
+		}
+		p2, err := q.Page(ctx, p.Next, 20)
+		if err != nil || len(p2.Items) != 20 || p2.Items[0].ID != "b039" {
+			t.Fatalf("second page: %v %v", ids2(p2.Items), err)
+		}
+		m.Reset()
+		// First: 1 LIST, 1 GET.
+		if b, err := r.Query().Desc().Between("Created", t0, t0.Add(1000*time.Hour)).First(ctx); err != nil || b.ID != "b059" {
+			t.Fatalf("First: %v %v", b.ID, err)
+		}
+		if c := m.Reset(); c.List != 1 || c.Get != 1 || c.Total() != 2 {
+			t.Errorf("First: %v, want 1 LIST + 1 GET", c)
+		}
+		// Keys only: LISTs alone.
+		if ks := keysOf(t, r.Query().Where("Tag", "go").Keys(ctx)); len(ks) != n/3 || ks[0] != "b000" {
+			t.Fatalf("Keys: %v", ks)
+		}
+		if c := m.Reset(); c.List != 1 || c.Total() != 1 {
+			t.Errorf("Keys: %v, want 1 LIST", c)
+		}
+		// Tag "go" added in a window, newest first: the tag's listing and
+		// the window's, then GETs of the intersection only.
+		lo, hi := t0.Add(10*time.Hour), t0.Add(30*time.Hour)
+		got := collect(t, r.Query().Where("Tag", "go").Between("Created", lo, hi).Desc().All(ctx))
+		want := []string{"b030", "b027", "b024", "b021", "b018", "b015", "b012"}
+		if !slices.Equal(ids2(got), want) {
+			t.Fatalf("Tag go in window: %v, want %v", ids2(got), want)
+		}
+		if c := m.Reset(); c.List != 2 || c.Get != len(want) || c.Total() != 2+len(want) || c.Rounds != 3 {
+			t.Errorf("intersection: %v, want 2 LISTs + %d GETs in 3 rounds", c, len(want))
+		}
+		// The same with a limit stops listing early.
+		got = collect(t, r.Query().Where("Tag", "go").Between("Created", lo, hi).Desc().Limit(2).All(ctx))
+		if !slices.Equal(ids2(got), want[:2]) {
+			t.Fatalf("Limit 2: %v", ids2(got))
+		}
+		if c := m.Reset(); c.List != 2 || c.Get != 2 {
+			t.Errorf("intersection with Limit 2: %v, want 2 LISTs + 2 GETs", c)
+		}
+		// Prefix on the key: 1 LIST + one GET per result.
+		if got := collect(t, r.Query().Prefix("ID", "b05").All(ctx)); len(got) != 10 {
+			t.Fatalf("Prefix ID b05: %v", ids2(got))
+		}
+		if c := m.Reset(); c.List != 1 || c.Get != 10 || c.Total() != 11 {
+			t.Errorf("Prefix: %v, want 1 LIST + 10 GETs", c)
+		}
+		if ok, err := r.Exists(ctx, "b001"); err != nil || !ok {
+			t.Fatalf("Exists b001: %v %v", ok, err)
+		}
+		if c := m.Reset(); c.Head != 1 || c.Total() != 1 {
+			t.Errorf("Exists: %v, want 1 HEAD", c)
+		}
+		ex, err := q.Limit(3).Explain()
+		if err != nil || !strings.Contains(ex, "in stored order") || !strings.Contains(ex, "limit: 3") {
+			t.Errorf("Explain: %q %v", ex, err)
+		}
+		if c := m.Reset(); c.Total() != 0 {
+			t.Errorf("Explain made requests: %v", c)
+		}
+	})
+}
+
+func ids2(bs []Bookmark) []string {
+	out := make([]string, len(bs))
+	for i, b := range bs {
+		out[i] = b.ID
+	}
+	return out
+}
+
+func TestQueryBuilderErrors(t *testing.T) {
+	ctx := context.Background()
+	r := newRepo[Person](t, memstore.New())
+	for name, q := range map[string]*repo.Query[Person]{
+		"not indexed":       r.Query().Where("Bio", "x"),
+		"no such field":     r.Query().Where("Nope", 1),
+		"Between bool":      r.Query().Between("Active", false, true),
+		"Prefix on int":     r.Query().Prefix("Age", "1"),
+		"wrong value type":  r.Query().Where("Age", "x"),
+		"sparse zero value": r.Query().Where("Nick", ""),
+	} {
+		if err := first(q.All(ctx)); !errors.Is(err, repo.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+		if _, err := q.Explain(); !errors.Is(err, repo.ErrInvalid) {
+			t.Errorf("%s: Explain: %v, want ErrInvalid", name, err)
+		}
+	}
+	if err := first(r.Query().Filter(func(Person) bool { return true }).Keys(ctx)); !errors.Is(err, repo.ErrInvalid) {
+		t.Errorf("Keys with a Filter: %v", err)
+	}
+}
