@@ -59,8 +59,14 @@ func (rep Report) OK() bool {
 // and the trees of indexes the model does not have. With repair it also
 // fixes what it safely can. Check reads every record: it is a maintenance
 // operation, not a query. It costs one LIST per 1000 objects, one GET per
-// record and one GET per unique claim, issued in parallel like a query's;
-// its memory grows by a few dozen bytes per record (no values are kept).
+// record and one GET per unique claim, issued in parallel like a query's.
+//
+// Its memory is bounded: it holds at most Options.CheckPassRecords records
+// at once, about 60 bytes each plus the key (no values are kept), besides
+// what it reports. A model with more records is checked in passes of that
+// many records in key order; each pass after the first lists the entries
+// and claims again and reads every claim again, so P passes cost P times
+// the LISTs of entries and claims and P times the claim GETs.
 //
 // Repair never makes anything worse, and is safe while other writers run:
 //   - it removes only entries and claims older than Options.ClaimLease, each
@@ -71,13 +77,17 @@ func (rep Report) OK() bool {
 //     Problems), nor a claim on a value that a stored record holds;
 //   - an entry or claim it writes is removed again if the record moved
 //     meanwhile;
+//   - it releases a claim only after every repair of the records has run,
+//     and only if the claim is still the object it read, its owner does not
+//     hold the value when read again, and no record named by an entry of
+//     that value holds it;
 //   - it leaves foreign objects and unknown indexes alone.
 //
 // Run again after a repair, Check finds nothing more to repair (Repaired is
 // 0), unless writers ran meanwhile or the store holds problems only a
 // person can settle (values held twice, unreadable records).
 func (r *Repo[T]) Check(ctx context.Context, repair bool) (Report, error) {
-	c := &checker[T]{r: r, repair: repair, k: len(r.m.indexes), unknown: map[string]bool{}}
+	c := &checker[T]{r: r, repair: repair, k: len(r.m.indexes), passMax: r.o.CheckPassRecords, unknown: map[string]bool{}}
 	err := c.run(ctx)
 	rep := c.rep
 	for name := range c.unknown {
@@ -96,10 +106,20 @@ func (r *Repo[T]) Check(ctx context.Context, repair bool) (Report, error) {
 // collision, 2^-64 per comparison, could make an orphan entry look backed;
 // readers verify every hit, so it would cost an uncollected leftover, never
 // a wrong answer.)
+//
+// It holds one pass of at most passMax records: the pass judges the
+// records with segments in (lo, hi], and the entries and claims that name
+// them, so every object is judged in exactly one pass.
 type checker[T any] struct {
-	r      *Repo[T]
-	repair bool
-	k      int // indexes
+	r       *Repo[T]
+	repair  bool
+	k       int // indexes
+	passMax int // records per pass
+
+	pass int    // number of this pass, from 0
+	lo   string // this pass judges record segments > lo ...
+	hi   string // ... and <= hi, unless last
+	last bool   // no records after this pass's
 
 	segs  []string // record number -> segment, in listing (byte) order
 	vals  []uint64 // record number*k + index position -> value hash, 0: no value
@@ -107,7 +127,7 @@ type checker[T any] struct {
 	state []uint8  // record number*k + index position -> hasEntry|hasClaim
 
 	unknown map[string]bool
-	stale   []staleClaim // claims to release once the holders are known
+	stale   []staleClaim // claims to release after the last pass
 
 	mu    sync.Mutex // guards rep during repairs
 	rep   Report
@@ -128,7 +148,11 @@ type staleClaim struct {
 	info object.Info
 	pos  int
 	vseg string
-	held bool // a record in the scan holds the value
+}
+
+// inPass reports whether this pass judges the record with segment seg.
+func (c *checker[T]) inPass(seg string) bool {
+	return seg > c.lo && (c.last || seg <= c.hi)
 }
 
 // find returns the number of the record with segment seg. Records are
@@ -139,13 +163,26 @@ func (c *checker[T]) find(seg string) (int32, bool) {
 	return int32(n), ok
 }
 
+// run checks the model pass by pass, then releases the stale claims found:
+// only then have all missing claims been taken over, so a claim on a value
+// that a record holds is never released.
 func (c *checker[T]) run(ctx context.Context) error {
-	for _, step := range []func(context.Context) error{c.scanRecords, c.scanEntries, c.scanClaims, c.fillMissing, c.flush} {
-		if err := step(ctx); err != nil {
-			return err
+	for {
+		for _, step := range []func(context.Context) error{c.scanRecords, c.scanEntries, c.scanClaims, c.fillMissing, c.flush} {
+			if err := step(ctx); err != nil {
+				return err
+			}
 		}
+		if c.last {
+			break
+		}
+		c.lo = c.hi
+		c.pass++
 	}
-	return nil
+	if err := c.releaseStale(ctx); err != nil {
+		return err
+	}
+	return c.flush(ctx)
 }
 
 func hashSeg(vseg string) uint64 {
@@ -218,11 +255,13 @@ func (c *checker[T]) readRecord(ctx context.Context, seg string) (v T, segs []st
 	return v, segs, obj.Version, env.Key, true, nil
 }
 
-// scanRecords lists the records and reads them, a batch at a time in
-// parallel, keeping each one's index value hashes.
+// scanRecords lists the records of this pass, the next passMax after lo,
+// and reads them, a batch at a time in parallel, keeping each one's index
+// value hashes. It sets hi and last.
 func (c *checker[T]) scanRecords(ctx context.Context) error {
 	r := c.r
 	prefix := r.base + "r/"
+	c.segs, c.vals, c.bad, c.state = c.segs[:0], c.vals[:0], c.bad[:0], c.state[:0]
 	type result struct {
 		hashes []uint64
 		found  bool
@@ -276,11 +315,23 @@ func (c *checker[T]) scanRecords(ctx context.Context) error {
 		batch = batch[:0]
 		return nil
 	}
-	for info, err := range object.All(ctx, r.st, prefix, "", 0) {
+	listed := 0
+	c.last = true
+	after := ""
+	if c.pass > 0 {
+		after = prefix + c.lo
+	}
+	for info, err := range object.All(ctx, r.st, prefix, after, 0) {
 		if err != nil {
 			return err
 		}
-		batch = append(batch, strings.Clone(info.Key[len(prefix):]))
+		if listed == c.passMax {
+			c.last = false // a record after this pass's: hi is the last listed
+			break
+		}
+		listed++
+		c.hi = strings.Clone(info.Key[len(prefix):])
+		batch = append(batch, c.hi)
 		if len(batch) == checkBatch {
 			if err := process(); err != nil {
 				return err
@@ -290,7 +341,7 @@ func (c *checker[T]) scanRecords(ctx context.Context) error {
 	if err := process(); err != nil {
 		return err
 	}
-	c.rep.Records = len(c.segs)
+	c.rep.Records += len(c.segs)
 	return nil
 }
 
@@ -300,19 +351,27 @@ func (c *checker[T]) scanEntries(ctx context.Context) error {
 	r := c.r
 	prefix := r.base + "i/"
 	condDelete := r.st.Capabilities().ConditionalDelete
+	first := c.pass == 0 // counts and reports what is not an entry
 	for info, err := range object.All(ctx, r.st, prefix, "", 0) {
 		if err != nil {
 			return err
 		}
-		c.rep.Entries++
+		if first {
+			c.rep.Entries++
+		}
 		name, vseg, seg, write, ok := splitEntry(info.Key[len(prefix):])
 		if !ok {
-			c.problem("object %s is not an index entry (left alone)", quote(info.Key))
+			if first {
+				c.problem("object %s is not an index entry (left alone)", quote(info.Key))
+			}
 			continue
 		}
 		pos, ok := r.m.byField[name]
 		if !ok {
 			c.unknown[name] = true
+			continue
+		}
+		if !c.inPass(seg) {
 			continue
 		}
 		if n, ok := c.find(seg); ok {
@@ -367,6 +426,7 @@ func (c *checker[T]) scanClaims(ctx context.Context) error {
 	r := c.r
 	prefix := r.base + "u/"
 	condDelete := r.st.Capabilities().ConditionalDelete
+	first := c.pass == 0 // counts and reports what is not a claim
 	var batch []object.Info
 	process := func() error {
 		objs := make([]object.Object, len(batch))
@@ -388,18 +448,25 @@ func (c *checker[T]) scanClaims(ctx context.Context) error {
 		}
 		for i, info := range batch {
 			if gone[i] {
-				c.rep.Claims--
+				if first {
+					c.rep.Claims--
+				}
 				continue
 			}
 			name, vseg, _ := strings.Cut(info.Key[len(prefix):], "/")
 			pos := r.m.byField[name]
 			var owner claimBody
 			if err := json.Unmarshal(objs[i].Body, &owner); err != nil {
-				c.problem("claim %s is not a NoDB claim (left alone): %v", quote(info.Key), err)
+				if first {
+					c.problem("claim %s is not a NoDB claim (left alone): %v", quote(info.Key), err)
+				}
 				continue
 			}
-			if owner.Seg == "" && !condDelete {
+			switch {
+			case owner.Seg == "" && !condDelete:
 				continue // released: free for anyone, and cannot be deleted safely here
+			case owner.Seg == "" && !first, owner.Seg != "" && !c.inPass(owner.Seg):
+				continue // judged in another pass
 			}
 			if n, ok := c.find(owner.Seg); ok {
 				if c.bad[n] {
@@ -422,10 +489,14 @@ func (c *checker[T]) scanClaims(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		c.rep.Claims++
+		if first {
+			c.rep.Claims++
+		}
 		name, vseg, _ := strings.Cut(info.Key[len(prefix):], "/")
 		if _, _, err := decodeIndexValue(vseg); err != nil || name == "" || strings.Contains(vseg, "/") {
-			c.problem("object %s is not a unique claim (left alone)", quote(info.Key))
+			if first {
+				c.problem("object %s is not a unique claim (left alone)", quote(info.Key))
+			}
 			continue
 		}
 		if pos, ok := r.m.byField[name]; !ok || !r.m.indexes[pos].unique {
@@ -439,48 +510,19 @@ func (c *checker[T]) scanClaims(ctx context.Context) error {
 			}
 		}
 	}
-	if err := process(); err != nil {
-		return err
-	}
-	return c.releaseStale(ctx)
+	return process()
 }
 
-// releaseStale removes the stale claims found, except those on a value
-// that a scanned record holds: that record has no claim of its own (it is
-// counted missing) and fillMissing takes the claim over for it, so the
-// value is never free meanwhile.
+// releaseStale removes the stale claims found, once every pass has run
+// and its repairs with it: a record that holds the value of a stale claim
+// without a claim of its own has taken the claim over by then (its
+// version differs, and the release is skipped). Each release reads the
+// claim and its owner again, and lists the entries of the value to read
+// every record they name: if one holds the value, the claim stays.
 func (c *checker[T]) releaseStale(ctx context.Context) error {
-	if len(c.stale) == 0 {
-		return nil
-	}
 	r := c.r
-	type vk struct {
-		pos int
-		h   uint64
-	}
-	want := map[vk][]int{}
-	for i, s := range c.stale {
-		key := vk{s.pos, hashSeg(s.vseg)}
-		want[key] = append(want[key], i)
-	}
-	for n := range c.segs {
-		if c.bad[n] {
-			continue
-		}
-		for pos := range c.k {
-			for _, i := range want[vk{pos, c.vals[n*c.k+pos]}] {
-				c.stale[i].held = true
-			}
-		}
-	}
 	for _, s := range c.stale {
-		if s.held {
-			continue
-		}
 		err := c.queue(ctx, func(ctx context.Context) error {
-			// The claim may have been taken over since it was read (then
-			// its version differs and the release fails), or its owner may
-			// hold the value by now: read the owner again.
 			obj, err := r.st.Get(ctx, s.info.Key, object.GetOptions{})
 			if errors.Is(err, object.ErrNotFound) {
 				return nil
@@ -489,22 +531,33 @@ func (c *checker[T]) releaseStale(ctx context.Context) error {
 				return err
 			}
 			if obj.Version != s.info.Version {
-				return nil
+				return nil // taken over or rewritten since it was read
 			}
 			var owner claimBody
 			if json.Unmarshal(obj.Body, &owner) != nil {
 				return nil
 			}
+			holds := func(seg string) (bool, error) {
+				_, segs, _, _, found, err := c.readRecord(ctx, seg)
+				if errors.Is(err, ErrCorrupt) {
+					return true, nil // a record this model cannot read may hold it
+				}
+				return found && segs[s.pos] == s.vseg, err
+			}
 			if owner.Seg != "" {
-				_, segs, _, _, found, err := c.readRecord(ctx, owner.Seg)
-				if err != nil {
-					if errors.Is(err, ErrCorrupt) {
-						return nil // held by a record this model cannot read
-					}
+				if held, err := holds(owner.Seg); held || err != nil {
 					return err
 				}
-				if found && segs[s.pos] == s.vseg {
-					return nil
+			}
+			prefix := r.entryName(r.m.indexes[s.pos].name, s.vseg, "", "")
+			for info, err := range object.All(ctx, r.st, prefix, "", 0) {
+				if err != nil {
+					return err
+				}
+				if seg := entrySeg(info.Key[len(prefix):]); seg != owner.Seg {
+					if held, err := holds(seg); held || err != nil {
+						return err
+					}
 				}
 			}
 			if r.releaseClaim(ctx, s.info.Key, s.info.Version) == nil {
@@ -547,7 +600,7 @@ func (c *checker[T]) fillMissing(ctx context.Context) error {
 		if !c.repair || len(entries)+len(claims) == 0 {
 			continue
 		}
-		scanned := c.vals[n*c.k : (n+1)*c.k]
+		scanned := slices.Clone(c.vals[n*c.k : (n+1)*c.k])
 		if err := c.queue(ctx, func(ctx context.Context) error { return c.fill(ctx, seg, scanned, entries, claims) }); err != nil {
 			return err
 		}

@@ -35,6 +35,9 @@ func jsonName(t reflect.Type, index []int) string {
 
 // fields describes the stored fields of the model, sorted by Go name.
 func (r *Repo[T]) fields() []manifestField {
+	if r.m.dyn != nil {
+		return r.m.dyn.fields
+	}
 	skip := map[string]bool{}
 	for _, idx := range r.m.skip {
 		skip[fmt.Sprint(idx)] = true
@@ -170,7 +173,7 @@ func rewriteErr(op string, err error) error {
 // index entries and claims, and retries if a writer changed it meanwhile.
 // The returned value is the one stored.
 func (r *Repo[T]) rewrite(ctx context.Context, v *T) (T, error) {
-	key := reflect.ValueOf(v).Elem().FieldByIndex(r.m.key.index).Interface()
+	key := fieldValue(v, &indexDef{field: r.m.key}).Interface()
 	return r.Update(ctx, key, func(*T) error { return nil })
 }
 

@@ -14,11 +14,24 @@ import (
 // query. An index that the manifest lacks while the model has records is
 // "building": writers maintain it from then on, queries on it fail with
 // ErrNotBuilt until Reindex has backfilled the old records.
+//
+// The manifest describes the model well enough for tools without the Go
+// type (the nodb command, through dynamic.go): the key field's JSON name
+// and kind, every stored field's JSON name, and each index's kind, JSON
+// name, options and state. Format counts the additions: a manifest of an
+// older format is upgraded by the next attach of a Repo that has the Go
+// type (its first write or query), which fills in what was missing.
 
 type manifest struct {
-	NoDB     int    `json:"nodb"`
+	NoDB int `json:"nodb"`
+	// Format is manifestFormat when written by this version; 0 (absent)
+	// before KeyJSON and Opaque were recorded.
+	Format   int    `json:"format,omitempty"`
 	Model    string `json:"model"`
 	KeyField string `json:"keyField"`
+	// KeyJSON is the key field's member name in the value document ("" if
+	// json:"-" leaves it out).
+	KeyJSON  string `json:"keyJSON,omitempty"`
 	KeyKind  string `json:"keyKind"`
 	HashKeys bool   `json:"hashKeys,omitempty"`
 	Codec    string `json:"codec"`
@@ -54,7 +67,11 @@ type manifestIndex struct {
 	JSON   string `json:"json,omitempty"` // the field's JSON name when built ("" unknown)
 	Unique bool   `json:"unique,omitempty"`
 	Sparse bool   `json:"sparse,omitempty"`
-	Desc   bool   `json:"desc,omitempty"`   // values stored order-inverted
+	Desc   bool   `json:"desc,omitempty"` // values stored order-inverted
+	// Opaque: the field's type has a JSON form of its own (it implements
+	// json.Marshaler), so the index value cannot be computed from the
+	// stored document without the Go type.
+	Opaque bool   `json:"opaque,omitempty"`
 	State  string `json:"state"`            // stateReady, stateBuilding or stateRemoved
 	Cursor string `json:"cursor,omitempty"` // Reindex progress: last record done
 	// Reason says why the index is not ready, in words for an error.
@@ -80,7 +97,11 @@ const (
 func (r *Repo[T]) manifestName() string { return r.base + "_manifest" }
 
 func (r *Repo[T]) describe(ix *indexDef, state string) manifestIndex {
-	return manifestIndex{Kind: ix.kind.String(), JSON: jsonName(r.m.typ, ix.index), Unique: ix.unique, Sparse: ix.sparse, Desc: ix.desc, State: state}
+	opaque := ix.opaque
+	if r.m.dyn == nil {
+		opaque = opaqueJSON(ix.typ, ix.kind)
+	}
+	return manifestIndex{Kind: ix.kind.String(), JSON: r.m.jsonOf(&ix.field), Unique: ix.unique, Sparse: ix.sparse, Desc: ix.desc, Opaque: opaque, State: state}
 }
 
 func (r *Repo[T]) attachForWrite(ctx context.Context) error {
@@ -126,7 +147,7 @@ func (r *Repo[T]) attach(ctx context.Context, refresh bool) (*manifest, error) {
 			if err != nil {
 				return nil, err
 			}
-			m = &manifest{NoDB: envelopeVersion, Model: r.m.name, KeyField: r.m.key.name, KeyKind: r.m.key.kind.String(),
+			m = &manifest{NoDB: envelopeVersion, Format: manifestFormat, Model: r.m.name, KeyField: r.m.key.name, KeyJSON: r.m.keyJSON(), KeyKind: r.m.key.kind.String(),
 				HashKeys: r.o.HashKeys, Codec: r.o.Codec.Name(), Schema: r.o.SchemaVersion, Fields: r.fields(),
 				Indexes: map[string]manifestIndex{}}
 			for i := range r.m.indexes {
@@ -146,8 +167,8 @@ func (r *Repo[T]) attach(ctx context.Context, refresh bool) (*manifest, error) {
 				have, ok := m.Indexes[ix.name]
 				why := indexChange(have, want)
 				if ok && why == "" {
-					if have.JSON == "" { // recorded before JSON names were
-						have.JSON = want.JSON
+					if have.JSON == "" || have.Opaque != want.Opaque { // recorded before JSON names (or Opaque) were
+						have.JSON, have.Opaque = want.JSON, want.Opaque
 						m.Indexes[ix.name] = have
 						changed = true
 					}
@@ -182,9 +203,16 @@ func (r *Repo[T]) attach(ctx context.Context, refresh bool) (*manifest, error) {
 				m.Schema, m.Fields = r.o.SchemaVersion, r.fields()
 				changed = true
 			}
+			if m.Format < manifestFormat && r.m.dyn == nil {
+				m.Format, m.KeyJSON = manifestFormat, r.m.keyJSON()
+				changed = true
+			}
 			if !changed {
 				r.man = m
 				return m, nil
+			}
+			if err := r.checkDynManifest(m, false); err != nil {
+				return nil, err
 			}
 			opts = object.PutOptions{IfMatch: m.version}
 		}

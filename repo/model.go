@@ -19,6 +19,10 @@ type field struct {
 	index []int
 	typ   reflect.Type
 	kind  valueKind
+	// json and opaque are set for models built from a manifest (see
+	// dynamic.go): the member name, and a JSON form the tool cannot read.
+	json   string
+	opaque bool
 }
 
 // indexDef is one secondary index.
@@ -36,8 +40,9 @@ type model struct {
 	key     field
 	indexes []indexDef // sorted by field name
 	byField map[string]int
-	skip    [][]int // nodb:"-" fields, zeroed before encoding
-	expires *field  // the nodb:"expires" field, or nil (see expire.go)
+	skip    [][]int   // nodb:"-" fields, zeroed before encoding
+	expires *field    // the nodb:"expires" field, or nil (see expire.go)
+	dyn     *dynModel // set for a model built from a manifest (dynamic.go)
 }
 
 var modelCache sync.Map // reflect.Type -> *model (without name)

@@ -57,6 +57,12 @@ type Options struct {
 	// codec that stores JSON: the default, or a Codec whose output is JSON;
 	// New refuses them with Gob.
 	Upgrades map[int]Upgrade
+	// CheckPassRecords bounds the records Check holds in memory at once,
+	// about 60 bytes each plus the key. A model with more records is
+	// checked in passes of this many, each of which lists the index entries
+	// and claims and reads every claim again (see Check). The default is
+	// 1,000,000.
+	CheckPassRecords int
 }
 
 func (o *Options) fill() {
@@ -68,6 +74,9 @@ func (o *Options) fill() {
 	}
 	if o.MaxRetries <= 0 {
 		o.MaxRetries = 100
+	}
+	if o.CheckPassRecords <= 0 {
+		o.CheckPassRecords = 1_000_000
 	}
 	if o.ClaimLease <= 0 {
 		o.ClaimLease = time.Minute

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/nodb-go/nodb/internal/dynamic"
 	"github.com/nodb-go/nodb/repo/object"
 )
 
@@ -52,6 +53,9 @@ type Page[T any] struct {
 }
 
 func fieldValue[T any](v *T, ix *indexDef) reflect.Value {
+	if d, ok := any(v).(*dynamic.Doc); ok {
+		return dynFieldValue(d, &ix.field)
+	}
 	return reflect.ValueOf(v).Elem().FieldByIndex(ix.index)
 }
 

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nodb-go/nodb/internal/dynamic"
 	"github.com/nodb-go/nodb/repo/object"
 )
 
@@ -64,6 +65,13 @@ func New[T any](st object.Store, opts ...func(*Options)) (*Repo[T], error) {
 	if err != nil {
 		return nil, err
 	}
+	return newRepo[T](st, m, opts)
+}
+
+// newRepo returns a Repo for T described by m (from T's tags, or from a
+// manifest for dynamic.Doc).
+func newRepo[T any](st object.Store, m *model, opts []func(*Options)) (*Repo[T], error) {
+	t := m.typ
 	var o Options
 	for _, f := range opts {
 		f(&o)
@@ -155,6 +163,9 @@ func (r *Repo[T]) load(ctx context.Context, seg string) (T, *recState, *envelope
 	}
 	rs := newRecState(obj.Info, env, obj.Body)
 	r.cache.put(seg, rs)
+	if d, ok := any(&v).(*dynamic.Doc); ok {
+		d.SetMeta(rs.version, rs.created, rs.updated, rs.schema)
+	}
 	return v, rs, env, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nodb-go/nodb/internal/dynamic"
 	"github.com/nodb-go/nodb/repo/object"
 )
 
@@ -309,6 +310,8 @@ func (r *Repo[T]) nextEnvelope(v *T, text string, cur *recState, write string) (
 		if !cur.created.IsZero() {
 			env.Created = cur.created
 		}
+	} else if d, ok := any(v).(*dynamic.Doc); ok && !d.CreatedFor().IsZero() {
+		env.Created = d.CreatedFor().UTC() // copied from another store
 	}
 	return env, nil
 }
@@ -377,7 +380,7 @@ func (r *Repo[T]) writeIndexes(ctx context.Context, v *T, text, seg string, segs
 			return nil
 		})
 		if ix.unique {
-			fv := reflect.ValueOf(v).Elem().FieldByIndex(ix.index)
+			fv := fieldValue(v, ix)
 			tasks = append(tasks, func(ctx context.Context) error {
 				ver, err := r.claim(ctx, ix, s, fv, claimBody{Key: text, Seg: seg, Write: env.Write, Base: base, Create: cur == nil})
 				if err != nil {
