@@ -30,9 +30,9 @@ func TestMain(m *testing.M) { s3test.Main(m) }
 
 var stores = []struct {
 	name string
-	open func(t *testing.T) object.Store
+	open func(t testing.TB) object.Store
 }{
-	{"file", func(t *testing.T) object.Store {
+	{"file", func(t testing.TB) object.Store {
 		st, err := repo.Open(context.Background(), (&url.URL{Scheme: "file", Path: t.TempDir()}).String())
 		if err != nil {
 			t.Fatal(err)
@@ -40,14 +40,14 @@ var stores = []struct {
 		t.Cleanup(func() { st.Close() })
 		return st
 	}},
-	{"s3", func(t *testing.T) object.Store {
+	{"s3", func(t testing.TB) object.Store {
 		st := s3test.NewStore(t, nil)
 		t.Cleanup(func() { st.Close() })
 		return st
 	}},
 }
 
-func serve(t *testing.T, st object.Store, opts ...func(*Options)) (*Tracker, string) {
+func serve(t testing.TB, st object.Store, opts ...func(*Options)) (*Tracker, string) {
 	tr, err := New(st, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ type scrapeResp struct {
 	} `bencode:"files"`
 }
 
-func get(t *testing.T, u string, v any) {
+func get(t testing.TB, u string, v any) {
 	t.Helper()
 	resp, err := http.Get(u)
 	if err != nil {
