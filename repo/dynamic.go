@@ -147,7 +147,7 @@ func newDynamic(st object.Store, manifestJSON []byte, prefix string) (any, error
 			return nil, invalidf("model %s index %s: %v", man.Model, name, err)
 		}
 		m.byField[name] = len(m.indexes)
-		m.indexes = append(m.indexes, indexDef{field: field{name: name, typ: t, kind: k, json: mi.JSON, opaque: mi.Opaque}, unique: mi.Unique, sparse: mi.Sparse, async: mi.Async})
+		m.indexes = append(m.indexes, indexDef{field: field{name: name, typ: t, kind: k, json: mi.JSON, opaque: mi.Opaque}, unique: mi.Unique, sparse: mi.Sparse, async: mi.Async, desc: mi.Desc})
 	}
 	if st == nil {
 		return nil, invalidf("model %s: nil store", man.Model)
