@@ -208,22 +208,6 @@ func (q *BookmarkQuery) TagPrefix(prefix string) *BookmarkQuery {
 	return &BookmarkQuery{Query: q.Query.Prefix(BookmarkFieldTag, prefix)}
 }
 
-// WhereURL adds the condition URL == value (see repo.Query.Where).
-func (q *BookmarkQuery) WhereURL(value string) *BookmarkQuery {
-	return &BookmarkQuery{Query: q.Query.Where(BookmarkFieldURL, value)}
-}
-
-// URLBetween adds the condition lo <= URL <= hi (see repo.Query.Between).
-func (q *BookmarkQuery) URLBetween(lo, hi string) *BookmarkQuery {
-	return &BookmarkQuery{Query: q.Query.Between(BookmarkFieldURL, lo, hi)}
-}
-
-// URLPrefix adds the condition that URL starts with prefix (see
-// repo.Query.Prefix).
-func (q *BookmarkQuery) URLPrefix(prefix string) *BookmarkQuery {
-	return &BookmarkQuery{Query: q.Query.Prefix(BookmarkFieldURL, prefix)}
-}
-
 // Desc returns the results in descending order (see repo.Query.Desc).
 func (q *BookmarkQuery) Desc() *BookmarkQuery {
 	return &BookmarkQuery{Query: q.Query.Desc()}
