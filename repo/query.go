@@ -169,8 +169,18 @@ func (r *Repo[T]) findQuery(ctx context.Context, field string, value any) (*quer
 	if err := r.ready(ctx, ix); err != nil {
 		return nil, err
 	}
+	q := r.eqQuery(ix, vseg)
+	if ix.unique {
+		return r.uniqueFind(q, ix, vseg), nil
+	}
+	return q, nil
+}
+
+// eqQuery is the query of the entries of index ix under value segment
+// vseg: Find's, and the query builder's Where.
+func (r *Repo[T]) eqQuery(ix *indexDef, vseg string) *query[T] {
 	pos := r.m.byField[ix.name]
-	q := &query[T]{
+	return &query[T]{
 		op:     "Find",
 		prefix: r.base + "i/" + ix.name + "/" + vseg + "/",
 		seg:    entrySeg,
@@ -184,10 +194,6 @@ func (r *Repo[T]) findQuery(ctx context.Context, field string, value any) (*quer
 		},
 		fingerprint: "find/" + ix.name + "/" + vseg,
 	}
-	if ix.unique {
-		return r.uniqueFind(q, ix, vseg), nil
-	}
-	return q, nil
 }
 
 // Range returns the records whose field lies between lo and hi inclusive, in

@@ -355,22 +355,8 @@ func (q *Query[T]) condQuery(ctx context.Context, c qcond, desc bool) (*query[T]
 		if err != nil {
 			return nil, "", err
 		}
-		pos := r.m.byField[ix.name]
-		fq := &query[T]{
-			op:     "Query",
-			prefix: r.base + "i/" + ix.name + "/" + vseg + "/",
-			seg:    entrySeg,
-			keep: func(v *T, _ string) (bool, error) {
-				segs, err := r.indexOf(v, nil)
-				return err == nil && segs[pos] == vseg, err
-			},
-			holds: func(v *T, _ string) bool {
-				segs, err := r.indexOf(v, nil)
-				return err != nil || segs[pos] == vseg
-			},
-			reverse:     desc,
-			fingerprint: "find/" + ix.name + "/" + vseg,
-		}
+		fq := r.eqQuery(ix, vseg)
+		fq.op, fq.reverse = "Query", desc
 		fq.match = func(v *T) (bool, error) { return fq.keep(v, "") }
 		if desc {
 			fq.fingerprint += "/desc"
