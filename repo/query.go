@@ -251,10 +251,11 @@ func (r *Repo[T]) rangeQuery(ctx context.Context, field string, lo, hi any) (*qu
 	if err := r.ready(ctx, ix); err != nil {
 		return nil, err
 	}
+	q := r.scanQuery(ix, scanBounds{lo: loB, hi: hiB}, false, "Range", "range")
 	if ix.unique && r.claimsOnly(ix) {
-		return r.uniqueRange(r.entryRange(ix, loB, hiB), ix), nil
+		return r.uniqueRange(q, ix), nil
 	}
-	return r.scanQuery(ix, scanBounds{lo: loB, hi: hiB}, false, "Range", "range"), nil
+	return q, nil
 }
 
 // All returns every record of the model in key order (digest order with

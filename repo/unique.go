@@ -1,14 +1,10 @@
 package repo
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"iter"
-	"strings"
 
 	"github.com/nodb-go/nodb/repo/object"
 )
@@ -159,50 +155,4 @@ func (r *Repo[T]) countFound(ctx context.Context, q *query[T]) (int, error) {
 		return true
 	}, func(err error) { failed = err })
 	return n, failed
-}
-
-// entryRange is the query of a Range over an index's entries in ascending
-// order, the base uniqueRange turns into a listing of claims. (Other
-// indexes range through scanQuery, which also lists in descending order;
-// a unique index is ascending only: see buildModel.)
-func (r *Repo[T]) entryRange(ix *indexDef, loB, hiB []byte) *query[T] {
-	pos := r.m.byField[ix.name]
-	var start strings.Builder
-	start.WriteByte('v')
-	lexEncode(&start, loB[:min(len(loB), longPrefix)])
-	prefix := r.base + "i/" + ix.name + "/"
-	empty := bytes.Compare(loB, hiB) > 0
-	sum := sha256.Sum256(append(append(append([]byte(nil), loB...), 0), hiB...))
-	return &query[T]{
-		op:         "Range",
-		prefix:     prefix,
-		startAfter: prefix + start.String(),
-		stop: func(rest string) bool {
-			if empty {
-				return true
-			}
-			vseg, _, _ := strings.Cut(rest, "/")
-			b, _, err := decodeIndexValue(vseg)
-			return err == nil && bytes.Compare(b, hiB) > 0
-		},
-		seg: func(rest string) string {
-			_, tail, _ := strings.Cut(rest, "/")
-			return entrySeg(tail)
-		},
-		keep: func(v *T, rest string) (bool, error) {
-			// The record must hold the very value it was listed under, and
-			// that value must be in the range (exact for long values).
-			vseg, _, _ := strings.Cut(rest, "/")
-			segs, err := r.indexOf(v, nil)
-			if err != nil || segs[pos] != vseg {
-				return false, err
-			}
-			b, err := orderedBytes(ix.kind, fieldValue(v, ix))
-			if err != nil {
-				return false, err
-			}
-			return bytes.Compare(b, loB) >= 0 && bytes.Compare(b, hiB) <= 0, nil
-		},
-		fingerprint: "range/" + ix.name + "/" + hex.EncodeToString(sum[:8]),
-	}
 }
