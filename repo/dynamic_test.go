@@ -75,7 +75,7 @@ func TestDynamicManifestDescribesModel(t *testing.T) {
 		"Admin": {Kind: "bool", JSON: "admin", State: "ready"},
 		"Age":   {Kind: "int", JSON: "age", State: "ready"},
 		"City":  {Kind: "string", JSON: "city", Sparse: true, State: "ready"},
-		"Email": {Kind: "string", JSON: "email", Unique: true, State: "ready"},
+		"Email": {Kind: "string", JSON: "email", Unique: true, State: "ready", Claims: true},
 		"Score": {Kind: "float", JSON: "Score", State: "ready"},
 		"Seen":  {Kind: "time.Time", JSON: "seen", State: "ready"},
 	}

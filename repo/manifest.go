@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/nodb-go/nodb/internal/dynamic"
 	"github.com/nodb-go/nodb/repo/object"
 )
 
@@ -49,46 +50,13 @@ type manifest struct {
 	version string
 }
 
-// manifestField describes one stored field of the model.
-type manifestField struct {
-	Field string `json:"field"` // Go name
-	JSON  string `json:"json"`  // member name in the stored value document
-	Kind  string `json:"kind"`  // index kind (string, int, time.Time, ...), else the Go kind
-}
-
-// manifestMigration is the progress of a Migrate.
-type manifestMigration struct {
-	To     int    `json:"to"`
-	Cursor string `json:"cursor,omitempty"`
-}
-
-type manifestIndex struct {
-	Kind   string `json:"kind"`
-	JSON   string `json:"json,omitempty"` // the field's JSON name when built ("" unknown)
-	Unique bool   `json:"unique,omitempty"`
-	Sparse bool   `json:"sparse,omitempty"`
-	// Opaque: the field's type has a JSON form of its own (it implements
-	// json.Marshaler), so the index value cannot be computed from the
-	// stored document without the Go type.
-	Opaque bool `json:"opaque,omitempty"`
-	// Async: writers do not maintain the index; the indexer does
-	// (indexer.go). Absent in manifests written before async indexes.
-	Async  bool   `json:"async,omitempty"`
-	Desc   bool   `json:"desc,omitempty"`   // values stored order-inverted
-	State  string `json:"state"`            // stateReady, stateBuilding or stateRemoved
-	Cursor string `json:"cursor,omitempty"` // Reindex progress: last record done
-	// Reason says why the index is not ready, in words for an error.
-	Reason string `json:"reason,omitempty"`
-	// Sweep is set when the index may hold entries or claims that do not
-	// match the model (its kind or JSON name changed, it was removed and
-	// added back, a rebuild was asked for): Reindex then verifies every
-	// entry and claim, not only the records.
-	Sweep bool `json:"sweep,omitempty"`
-	// Claims is set for a unique index stored as its claims alone: writers
-	// write no entries for it (unique.go). Unset on a unique index written
-	// by an older version, whose writers keep writing entries until Rebuild.
-	Claims bool `json:"claims,omitempty"`
-}
+// The manifest's parts are defined once, in internal/dynamic, which the
+// nodb command reads them with: a member added here reaches it too.
+type (
+	manifestField     = dynamic.Field
+	manifestMigration = dynamic.Migration
+	manifestIndex     = dynamic.Index
+)
 
 const (
 	stateReady    = "ready"

@@ -106,29 +106,50 @@ type Manifest struct {
 	Fields    []Field          `json:"fields,omitempty"`
 	Migrated  int              `json:"migrated,omitempty"`
 	Indexes   map[string]Index `json:"indexes"`
-	Migration *struct {
-		To     int    `json:"to"`
-		Cursor string `json:"cursor,omitempty"`
-	} `json:"migration,omitempty"`
+	Migration *Migration       `json:"migration,omitempty"`
+}
+
+// Migration is the progress of a Migrate.
+type Migration struct {
+	To     int    `json:"to"`
+	Cursor string `json:"cursor,omitempty"`
 }
 
 // Field is one stored field of a model.
 type Field struct {
-	Field string `json:"field"`
-	JSON  string `json:"json"`
-	Kind  string `json:"kind"`
+	Field string `json:"field"` // Go name
+	JSON  string `json:"json"`  // member name in the stored value document
+	Kind  string `json:"kind"`  // index kind (string, int, time.Time, ...), else the Go kind
 }
 
 // Index is one index of a model.
 type Index struct {
 	Kind   string `json:"kind"`
-	JSON   string `json:"json,omitempty"`
+	JSON   string `json:"json,omitempty"` // the field's JSON name when built ("" unknown)
 	Unique bool   `json:"unique,omitempty"`
 	Sparse bool   `json:"sparse,omitempty"`
-	Opaque bool   `json:"opaque,omitempty"`
-	State  string `json:"state"`
-	Cursor string `json:"cursor,omitempty"`
+	// Opaque: the field's type has a JSON form of its own (it implements
+	// json.Marshaler), so the index value cannot be computed from the
+	// stored document without the Go type.
+	Opaque bool `json:"opaque,omitempty"`
+	// Async: writers do not maintain the index; the indexer does
+	// (repo/indexer.go). Absent in manifests written before async indexes.
+	Async  bool   `json:"async,omitempty"`
+	Desc   bool   `json:"desc,omitempty"`   // values stored order-inverted
+	State  string `json:"state"`            // "ready", "building" or "removed"
+	Cursor string `json:"cursor,omitempty"` // Reindex progress: last record done
+	// Reason says why the index is not ready, in words for an error.
 	Reason string `json:"reason,omitempty"`
+	// Sweep is set when the index may hold entries or claims that do not
+	// match the model (its kind or JSON name changed, it was removed and
+	// added back, a rebuild was asked for): Reindex then verifies every
+	// entry and claim, not only the records.
+	Sweep bool `json:"sweep,omitempty"`
+	// Claims is set for a unique index stored as its claims alone: writers
+	// write no entries for it (repo/unique.go). Unset on a unique index
+	// written by an older version, whose writers keep writing entries
+	// until Rebuild.
+	Claims bool `json:"claims,omitempty"`
 }
 
 // Active reports whether the model has the index (built or building).
