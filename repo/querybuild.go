@@ -179,8 +179,10 @@ func (q *Query[T]) Exists(ctx context.Context) (bool, error) {
 // decimal) of the records the query matches, from index listings alone:
 // no GET. Like [Repo.CountBy], it cannot verify entries against records,
 // so right after a crash it may yield the key of a write that never
-// committed, and a record whose nodb:"expires" time has passed is listed
-// until the sweep removes it. Values longer than 160 bytes match a Between
+// committed (and, where writers race on a store without conditional
+// deletes, a key twice: once for an entry left under a value its record no
+// longer holds), and a record whose nodb:"expires" time has passed is
+// listed until the sweep removes it. Values longer than 160 bytes match a Between
 // or Prefix by their first 160 bytes. A Query with a Filter, and a Repo
 // with Options.HashKeys (its object names hold digests, not keys), cannot
 // answer Keys: that is an error.
