@@ -75,8 +75,11 @@ func (rep Report) OK() bool {
 //   - it never removes an entry or claim whose record exists but cannot be
 //     read or decoded (such records are listed in Report.Unreadable and
 //     Problems), nor a claim on a value that a stored record holds;
-//   - an entry or claim it writes is removed again if the record moved
-//     meanwhile;
+//   - what it writes for a record missing an entry or claim, the record
+//     tracks: it is rewritten (one PUT, If-Match on the version read; its
+//     value and schema version unchanged, its version new), so the next
+//     write that moves the value removes the repaired objects too; if the
+//     record moved meanwhile, what Check wrote is removed again;
 //   - it releases a claim only after every repair of the records has run,
 //     and only if the claim is still the object it read, its owner does not
 //     hold the value when read again, and no record named by an entry of
@@ -613,93 +616,81 @@ func (c *checker[T]) fillMissing(ctx context.Context) error {
 
 // fill writes the missing entries (positions entries) and claims (claims)
 // of the record with segment seg, whose value hashes the scan saw are
-// scanned. A value the record no longer holds when read again is left
-// alone: a writer moved it and maintains its entries.
+// scanned, through retrack: the record is rewritten, If-Match on the
+// version read, to track what was written, so that the writer who next
+// moves the value removes them (an entry the record did not track would
+// outlive the value as an orphan). A value the record no longer holds when
+// read again is left alone, and a record that changes before the rewrite
+// lands is left to its writer, which maintains its entries; what fill
+// wrote for it is removed again.
 func (c *checker[T]) fill(ctx context.Context, seg string, scanned []uint64, entries, claims []int) error {
 	r := c.r
-	v, segs, version, text, found, err := c.readRecord(ctx, seg)
-	if err != nil {
-		if errors.Is(err, ErrCorrupt) {
-			return nil // changed into something unreadable: a writer's doing
-		}
-		return err
-	}
-	if !found {
+	obj, err := r.st.Get(ctx, r.recordName(seg), object.GetOptions{})
+	if errors.Is(err, object.ErrNotFound) {
 		return nil
 	}
-	unchanged := func(pos []int) []int {
-		var out []int
-		for _, p := range pos {
-			if segs[p] != "" && hashSeg(segs[p]) == scanned[p] {
-				out = append(out, p)
+	if err != nil {
+		return err
+	}
+	v, _, err := r.decodeRecord(obj.Body, obj.Key)
+	var env *envelope
+	if err == nil {
+		env, err = decodeEnvelope(obj.Body)
+	}
+	var segs []string
+	if err == nil {
+		segs, err = r.indexOf(&v, nil)
+	}
+	if err != nil {
+		return nil // changed into something unreadable: a writer's doing
+	}
+	strip := map[string]missing{}
+	n := 0
+	for _, p := range entries {
+		if segs[p] != "" && hashSeg(segs[p]) == scanned[p] {
+			m := strip[r.m.indexes[p].name]
+			m.entry = true
+			strip[r.m.indexes[p].name] = m
+			n++
+		}
+	}
+	for _, p := range claims {
+		if segs[p] != "" && hashSeg(segs[p]) == scanned[p] {
+			m := strip[r.m.indexes[p].name]
+			m.claim = true
+			strip[r.m.indexes[p].name] = m
+			n++
+		}
+	}
+	for try := 0; n > 0 && try < 2; try++ {
+		err = r.retrack(ctx, seg, obj, env, &v, segs, strip)
+		switch {
+		case err == nil:
+			for range n {
+				c.repaired()
 			}
-		}
-		return out
-	}
-	entries, claims = unchanged(entries), unchanged(claims)
-	write := newWriteID()
-	type made struct {
-		key, version string
-		own          bool // an entry named with this write's id
-	}
-	var written []made
-	for _, pos := range entries {
-		if segs[pos] == "" {
-			continue
-		}
-		key := r.entryName(r.m.indexes[pos].name, segs[pos], seg, entryWrite(seg, write))
-		info, err := r.st.Put(ctx, key, entryBody(write), object.PutOptions{IfNoneMatch: "*"})
-		if errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConcurrentRequest) {
-			continue // written meanwhile
-		}
-		if err != nil {
+			return nil
+		case retryable(err):
+			return nil // the record moved: its writer maintains it
+		case !errors.Is(err, ErrUnique):
 			return err
 		}
-		written = append(written, made{key, info.Version, entryWrite(seg, write) != ""})
-		c.repaired()
-	}
-	for _, pos := range claims {
-		if segs[pos] == "" {
-			continue
+		// A value another record holds: report it, and fill the rest
+		// (once: a record that tracks no state for the value claims it
+		// again in retrack).
+		if try > 0 {
+			break
 		}
-		ix := &r.m.indexes[pos]
-		cb := claimBody{Key: text, Seg: seg, Write: write, Base: version}
-		ver, err := r.claim(ctx, ix, segs[pos], fieldValue(&v, ix), cb)
-		switch {
-		case errors.Is(err, ErrUnique):
-			c.problem("record %s: %s", quote(text), strings.TrimPrefix(err.Error(), ErrUnique.Error()+": "))
-			continue
-		case outcomeOf(err) == busy, outcomeOf(err) == stale:
-			continue // a write of this record is under way and maintains it
-		case err != nil:
-			return err
-		}
-		written = append(written, made{r.claimName(ix.name, segs[pos]), ver, false})
-		c.repaired()
-	}
-	if len(written) == 0 {
-		return nil
-	}
-	// A writer may have moved the record since it was read: then what was
-	// just written is a leftover, removed at once.
-	_, now, _, _, found, err := c.readRecord(ctx, seg)
-	if err != nil && !errors.Is(err, ErrCorrupt) {
-		return err
-	}
-	if err == nil && found && slices.Equal(now, segs) {
-		return nil
-	}
-	if err != nil {
-		return nil // unreadable now: keep what it may hold
-	}
-	for _, m := range written {
-		switch {
-		case strings.HasPrefix(m.key, r.base+"u/"):
-			_ = r.releaseClaim(ctx, m.key, m.version)
-		case m.own:
-			_ = r.deleteOwn(ctx, m.key)
-		case r.st.Capabilities().ConditionalDelete:
-			_ = r.deleteIfMatch(ctx, m.key, m.version)
+		c.problem("record %s: %s", quote(env.Key), strings.TrimPrefix(err.Error(), ErrUnique.Error()+": "))
+		n = 0
+		for name, m := range strip {
+			if m.claim {
+				m.claim = false
+				strip[name] = m
+			}
+			if m.entry {
+				n++
+			}
 		}
 	}
 	return nil

@@ -169,3 +169,36 @@ func TestCheckPassRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestRepairIsTracked: what a repair writes, the record tracks, so the
+// writer that next moves the value removes it. A repaired entry or claim
+// the record did not track would outlive its value: a count too many, a
+// unique value never freed.
+func TestRepairIsTracked(t *testing.T) {
+	eachBackendAndFallback(t, func(t *testing.T, st object.Store, _ func() object.Store) {
+		ctx := context.Background()
+		r := newRepo[ExStr](t, st, func(o *repo.Options) { o.Model = "Ex" })
+		mustT(t, r.Create(ctx, ExStr{"a", "a@x", "n"}))
+		mustT(t, deleteAll(ctx, st, "Ex/i/Num/"+gen.IndexString("n")+"/a"))
+		mustT(t, st.Delete(ctx, "Ex/u/Email/"+gen.IndexString("a@x"), object.DeleteOptions{}))
+		rep, err := r.Check(ctx, true)
+		mustT(t, err)
+		if rep.MissingEntries != 1 || rep.MissingClaims != 1 || rep.Repaired != 2 {
+			t.Fatalf("repair: %+v", rep)
+		}
+		if n, err := r.CountBy(ctx, "Num", "n"); err != nil || n != 1 {
+			t.Fatalf("CountBy n after repair = %d, %v", n, err)
+		}
+		// Move both values: the repaired entry and claim go with them.
+		_, err = r.Update(ctx, "a", func(v *ExStr) error { v.Email, v.Num = "b@x", "m"; return nil })
+		mustT(t, err)
+		if n, err := r.CountBy(ctx, "Num", "n"); err != nil || n != 0 {
+			t.Errorf("CountBy n after the move = %d, %v; want 0", n, err)
+		}
+		mustT(t, r.Create(ctx, ExStr{"b", "a@x", "n"})) // a@x is free at once
+		rep, err = r.Check(ctx, false)
+		if err != nil || !rep.OK() {
+			t.Errorf("Check after the move: %+v %v", rep, err)
+		}
+	})
+}
