@@ -3,6 +3,7 @@ package repo_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/nodb-go/nodb/internal/s3test"
@@ -56,11 +57,57 @@ func openS3(opts *s3store.Options) func(t *testing.T) (object.Store, func() obje
 }
 
 // racingBackends are the backends for tests where writers race on the same
-// keys. versitygw's conditional DELETE is not atomic against a concurrent
-// PUT (s3store.BenchmarkDeletePutRace measures it), so on S3 these tests run
-// as NoDB is documented to run on such a server: without conditional
-// deletes, leaving superseded entries and claims to Check.
-var racingBackends = []backend{backends[0], backends[1], {"s3", openS3(&s3store.Options{NoConditionalDelete: true})}, memNoCondDelete}
+// keys. versitygw's DELETE is not atomic against a concurrent conditional
+// PUT of the same object: both can succeed, the PUT landing after the
+// DELETE (s3store.BenchmarkDeletePutRace measures it). So on versitygw
+// these tests run as NoDB is documented to run on such a server, without
+// conditional deletes, and no Delete overlaps a write of the same record
+// (see deleteRace); on SeaweedFS, whose conditional DELETE is atomic, and
+// on an external server, they run with conditional deletes and every race.
+var racingBackends = []backend{backends[0], backends[1], {"s3", openRacingS3}, memNoCondDelete}
+
+func openRacingS3(t *testing.T) (object.Store, func() object.Store) {
+	if s3test.Server(t).Name != "versitygw" {
+		return openS3(nil)(t)
+	}
+	st, reopen := openS3(&s3store.Options{NoConditionalDelete: true})(t)
+	wrap := func(st object.Store) object.Store { return noDeleteRace{st, &keyLocks{}} }
+	return wrap(st), func() object.Store { return wrap(reopen()) }
+}
+
+// noDeleteRace marks a store on which a Delete must not overlap a write of
+// the same record: its server's DELETE is not atomic against a conditional
+// PUT (versitygw). Tests that race Delete against writes take deleteRace's
+// lock around each operation.
+type noDeleteRace struct {
+	object.Store
+	locks *keyLocks
+}
+
+// keyLocks are per-key read-write locks.
+type keyLocks struct{ m sync.Map }
+
+func (k *keyLocks) of(key string) *sync.RWMutex {
+	l, _ := k.m.LoadOrStore(key, &sync.RWMutex{})
+	return l.(*sync.RWMutex)
+}
+
+// deleteRace returns the locking a racing test wraps its operations on
+// record key in: none where the store's DELETE is atomic against a
+// conditional PUT; otherwise a Delete excludes writes of the same key.
+func deleteRace(st object.Store, key string, isDelete bool) (unlock func()) {
+	nd, ok := st.(noDeleteRace)
+	if !ok {
+		return func() {}
+	}
+	l := nd.locks.of(key)
+	if isDelete {
+		l.Lock()
+		return l.Unlock
+	}
+	l.RLock()
+	return l.RUnlock
+}
 
 // memNoCondDelete is a memstore that cannot delete conditionally, to test
 // NoDB's fallback for such stores.

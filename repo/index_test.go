@@ -944,7 +944,9 @@ func TestConcurrentMixedWrites(t *testing.T) {
 					p := Person{ID: fmt.Sprint("p", rng.IntN(5)), Email: fmt.Sprint("e", rng.IntN(6)),
 						Nick: nicks[rng.IntN(len(nicks))], City: cities[rng.IntN(3)], Age: ages[rng.IntN(len(ages))]}
 					var err error
-					switch rng.IntN(4) {
+					op := rng.IntN(4)
+					unlock := deleteRace(st, p.ID, op == 3)
+					switch op {
 					case 0:
 						err = r.Create(ctx, p)
 					case 1:
@@ -954,6 +956,7 @@ func TestConcurrentMixedWrites(t *testing.T) {
 					default:
 						err = r.Delete(ctx, p.ID)
 					}
+					unlock()
 					if err != nil && !errors.Is(err, repo.ErrUnique) && !errors.Is(err, repo.ErrExists) && !errors.Is(err, repo.ErrNotFound) {
 						t.Errorf("%+v: %v", p, err)
 					}
