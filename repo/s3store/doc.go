@@ -97,11 +97,18 @@
 // conditional PUT has just replaced. versitygw v1.8.0 fails this: racing a
 // DELETE with If-Match against a PUT with the same If-Match, both succeeded
 // in 9 of 300 trials, once leaving no object at all although the PUT had
-// reported success. NoDB relies on that atomicity only to clean up after
-// itself, so on such a server set [Options.NoConditionalDelete] (URL
-// conditional_delete=false): superseded index entries and claims are then
-// left for Repo.Check instead of being deleted, and record deletes are
-// unconditional. The probe cannot detect this: it is a race.
+// reported success. On such a server set [Options.NoConditionalDelete]
+// (URL conditional_delete=false): superseded index entries and claims are
+// then left for Repo.Check instead of being deleted, and record deletes are
+// unconditional. One race stays: a record Delete that overlaps a write of
+// the same record can let the write land after the DELETE (its If-Match
+// checked before, its body stored after), bringing the record back while
+// the Delete removes the index entries and claims that record still names.
+// The record is then missing from an index, or its unique value unclaimed,
+// until Repo.Check (which reports MissingEntries and MissingClaims) repairs
+// it. On such a server, do not delete a record that another writer may be
+// writing at the same moment, or run Check after such races. Amazon S3 and
+// SeaweedFS are atomic here. The probe cannot detect this: it is a race.
 //
 // # Retried writes
 //
