@@ -160,6 +160,7 @@ func verifyQueries(t *testing.T, people *repo.Repo[Person], o oracle, rng *rand.
 	if got := ids(collect(t, people.Query().Desc().All(ctx))); !slices.Equal(got, reversed(ids(o.sorted(func(Person) bool { return true }, byKey)))) {
 		fail("All Desc", got, "keys descending")
 	}
+	verifyUniqueAndOrder(t, people, o, rng, step)
 	for _, id := range []string{"k1", "k 8", "nope"} {
 		p, in := o[id]
 		in = in && live(p)
@@ -167,6 +168,123 @@ func verifyQueries(t *testing.T, people *repo.Repo[Person], o oracle, rng *rand.
 			fail("Exists "+id, fmt.Sprint(ok, err), in)
 		}
 	}
+}
+
+// pagesOf walks q with pages of size n and returns the keys of the items.
+func pagesOf(t *testing.T, q *repo.Query[Person], n int) []string {
+	t.Helper()
+	var out []string
+	for cursor, i := "", 0; ; i++ {
+		p, err := q.Page(context.Background(), cursor, n)
+		if err != nil {
+			t.Fatalf("Page: %v", err)
+		}
+		if i > 100 {
+			t.Fatalf("Page: no end after %d pages", i)
+		}
+		out = append(out, ids(p.Items)...)
+		if cursor = p.Next; cursor == "" {
+			return out
+		}
+	}
+}
+
+// verifyUniqueAndOrder checks conditions on unique fields (Email; Nick is
+// unique and omitempty) and OrderBy against the oracle: alone, ANDed with
+// other conditions on either side of the plan, descending, with limits,
+// pages and Keys.
+func verifyUniqueAndOrder(t *testing.T, people *repo.Repo[Person], o oracle, rng *rand.Rand, step int) {
+	t.Helper()
+	ctx := context.Background()
+	fail := func(what string, got, want any) {
+		t.Helper()
+		t.Fatalf("step %d: %s: got %v, want %v", step, what, got, want)
+	}
+	check := func(what string, q *repo.Query[Person], keep func(Person) bool, less func(a, b Person) int) {
+		t.Helper()
+		want := ids(o.sorted(keep, less))
+		if got := ids(collect(t, q.All(ctx))); !slices.Equal(got, want) {
+			fail(what, got, want)
+		}
+		if got := pagesOf(t, q, 1+rng.IntN(3)); !slices.Equal(got, want) {
+			fail("pages of "+what, got, want)
+		}
+		n := 1 + rng.IntN(3)
+		if got := ids(collect(t, q.Limit(n).All(ctx))); !slices.Equal(got, want[:min(n, len(want))]) {
+			fail(fmt.Sprintf("%s Limit %d", what, n), got, want[:min(n, len(want))])
+		}
+		if got, w := keysOf(t, q.Keys(ctx)), ids(o.stored(keep, less)); !keysMatch(got, w, o, keep) {
+			fail("Keys of "+what, got, w)
+		}
+	}
+	neg := func(f func(a, b Person) int) func(a, b Person) int { return func(a, b Person) int { return f(b, a) } }
+	byAge := func(a, b Person) int { return cmp.Compare(a.Age, b.Age) }
+	byScore := func(a, b Person) int { return cmp.Compare(a.Score, b.Score) }
+	byEmail := func(a, b Person) int { return strings.Compare(a.Email, b.Email) }
+	byNick := func(a, b Person) int { return strings.Compare(a.Nick, b.Nick) }
+	c := cities[rng.IntN(len(cities))]
+	act := rng.IntN(2) == 0
+	lo, hi := ages[rng.IntN(len(ages))], ages[rng.IntN(len(ages))]
+	inAge := func(p Person) bool { return p.Age >= lo && p.Age <= hi }
+
+	// Where on a unique field: its claim names the one candidate.
+	for _, e := range emails {
+		is := func(p Person) bool { return p.Email == e }
+		check(fmt.Sprintf("Where Email %q", e), people.Query().Where("Email", e), is, byKey)
+		both := func(p Person) bool { return is(p) && p.City == c }
+		check(fmt.Sprintf("Where City %q, Email %q", c, e), people.Query().Where("City", c).Where("Email", e).Desc(), both, byKey)
+		ranged := func(p Person) bool { return is(p) && inAge(p) && p.Active == act }
+		check(fmt.Sprintf("Between Age [%d, %d], Where Email %q, Active %v", lo, hi, e, act),
+			people.Query().Between("Age", lo, hi).Where("Email", e).Where("Active", act).OrderBy("Age"), ranged, byKey)
+	}
+	nick := nicks[2+rng.IntN(len(nicks)-2)]
+	e := emails[rng.IntN(len(emails))]
+	two := func(p Person) bool { return p.Nick == nick && p.Email == e }
+	check(fmt.Sprintf("Where Nick %q, Email %q", nick, e), people.Query().Where("Nick", nick).Where("Email", e), two, byKey)
+
+	// Between and Prefix on a unique field: its claims, in value order.
+	elo, ehi := emails[rng.IntN(len(emails))], emails[rng.IntN(len(emails))]
+	inEmail := func(p Person) bool { return p.Email >= elo && p.Email <= ehi }
+	check(fmt.Sprintf("Between Email [%q, %q]", elo, ehi), people.Query().Between("Email", elo, ehi), inEmail, byEmail)
+	check(fmt.Sprintf("Between Email [%q, %q] Desc", elo, ehi), people.Query().Between("Email", elo, ehi).Desc(), inEmail, neg(byEmail))
+	withCity := func(p Person) bool { return inEmail(p) && p.City == c }
+	check(fmt.Sprintf("Between Email [%q, %q], Where City %q Desc", elo, ehi, c),
+		people.Query().Between("Email", elo, ehi).Where("City", c).Desc(), withCity, neg(byEmail))
+	for _, pre := range []string{"", "a", "é", "d@x.io", "z"} {
+		has := func(p Person) bool { return strings.HasPrefix(p.Email, pre) }
+		check(fmt.Sprintf("Prefix Email %q", pre), people.Query().Prefix("Email", pre), has, byEmail)
+		// Intersected: Age drives, the Email claims give the key set.
+		both := func(p Person) bool { return has(p) && inAge(p) }
+		check(fmt.Sprintf("Between Age [%d, %d], Prefix Email %q Desc", lo, hi, pre),
+			people.Query().Between("Age", lo, hi).Prefix("Email", pre).Desc(), both, neg(byAge))
+	}
+	hasNick := func(p Person) bool { return p.Nick != "" }
+	check("Prefix Nick \"\" Desc", people.Query().Prefix("Nick", "").Desc(), hasNick, neg(byNick))
+
+	// OrderBy: every record, by an index.
+	all := func(Person) bool { return true }
+	for _, desc := range []bool{false, true} {
+		for _, ob := range []struct {
+			field string
+			less  func(a, b Person) int
+		}{{"Age", byAge}, {"Score", byScore}, {"Email", byEmail}} {
+			q, less := people.Query().OrderBy(ob.field), ob.less
+			if desc {
+				q, less = q.Desc(), neg(less)
+			}
+			check(fmt.Sprintf("OrderBy %s desc=%v", ob.field, desc), q, all, less)
+			inCity := func(p Person) bool { return p.City == c && p.Active == act }
+			check(fmt.Sprintf("OrderBy %s desc=%v, Where City %q, Active %v", ob.field, desc, c, act),
+				q.Where("City", c).Where("Active", act), inCity, less)
+		}
+		q, less := people.Query().OrderBy("Nick").Between("Nick", "a", "z"), byNick
+		if desc {
+			q, less = q.Desc(), neg(less)
+		}
+		check(fmt.Sprintf("OrderBy Nick with Between Nick desc=%v", desc), q, func(p Person) bool { return p.Nick >= "a" && p.Nick <= "z" }, less)
+	}
+	check("OrderBy ID Desc, Where City", people.Query().Where("City", c).OrderBy("ID").Desc(), func(p Person) bool { return p.City == c }, func(a, b Person) int { return strings.Compare(b.ID, a.ID) })
+	check("OrderBy Age, Where Age", people.Query().OrderBy("Age").Where("Age", lo), func(p Person) bool { return p.Age == lo }, byKey)
 }
 
 // Bookmark is the example: newest first, by tag.
