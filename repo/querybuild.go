@@ -24,12 +24,23 @@ import (
 //
 // # Plan and cost
 //
-// One condition drives the query: the first Between or Prefix, else the
-// first Where, else the key order (All, or a Prefix on the key field).
-// Results come in the driving index's value order, then key order (key
-// order for Where and for no condition). Desc reverses the value order,
-// keeping keys ascending within one value; with no Between or Prefix, it
-// reverses the key order. Every other
+// One condition drives the query: a Where on a unique field, else the
+// first Between or Prefix, else an OrderBy (an unbounded scan of its
+// index), else the first Where, else the key order (All, or a Prefix on
+// the key field). Results come in the driving index's value order, then
+// key order (key order for Where and for no condition). Desc reverses the
+// value order, keeping keys ascending within one value; with no Between,
+// Prefix or OrderBy, it reverses the key order.
+//
+// A Where on a unique field names at most one record, through the one
+// claim that holds its value (see [Repo.GetBy]): the query then costs 2
+// GETs (the claim, then the record), whatever its other conditions, which
+// are checked on that record rather than listed. Between, Prefix and
+// OrderBy on a unique field list its claims, in value order like any
+// index; a claim's name does not carry its owner, so each claim in range
+// is read before its record: 2 GETs per result.
+//
+// Every other
 // condition is answered from its own index's listing before any GET:
 // entry names carry their record's key, so the keys listed for each
 // condition are intersected and only records in the intersection are
@@ -39,7 +50,8 @@ import (
 //
 // Cost, with e_c the entries condition c lists and n the records fetched:
 // sum over c of ceil(e_c/1000) LISTs, plus n GETs, in 2 rounds (the other
-// conditions' listings, then the driving listing with its GETs). With a
+// conditions' listings, then the driving listing with its GETs), plus 1
+// GET per claim a condition on a unique field lists. With a
 // limit, the driving listing stops once enough records passed, so a
 // driving scan in the order its index stores costs ceil(limit/1000) LISTs
 // when every listed record is a result: the first page of the 20 largest
@@ -84,13 +96,16 @@ func (q *Query[T]) with(f func(*Query[T])) *Query[T] {
 }
 
 // Where adds the condition field == value on an indexed field (as Find).
-// On an indexed slice field it matches records holding value.
+// On an indexed slice field it matches records holding value. On a unique
+// field it drives the query: 1 GET of the value's claim and 1 GET of the
+// record it names, the query's other conditions checked on that record.
 func (q *Query[T]) Where(field string, value any) *Query[T] {
 	return q.with(func(c *Query[T]) { c.conds = append(c.conds, qcond{kind: qWhere, field: field, a: value}) })
 }
 
 // Between adds the condition lo <= field <= hi on an indexed field of an
-// ordered kind (as Range).
+// ordered kind (as Range). On a unique field it lists the field's claims
+// and reads each one in range (1 GET) before its record.
 func (q *Query[T]) Between(field string, lo, hi any) *Query[T] {
 	return q.with(func(c *Query[T]) { c.conds = append(c.conds, qcond{kind: qBetween, field: field, a: lo, b: hi}) })
 }
