@@ -48,6 +48,57 @@ func ExampleRepo_Query() {
 	// limit: 20 (the driving listing stops there)
 }
 
+// Login has a unique field.
+type Login struct {
+	ID    string    `nodb:"key"`
+	Email string    `nodb:"unique"`
+	Plan  string    `nodb:"index"`
+	Seen  time.Time `nodb:"index,desc"`
+}
+
+func ExampleQuery_OrderBy() {
+	ctx := context.Background()
+	logins, err := repo.New[Login](memstore.New())
+	if err != nil {
+		log.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	for i, plan := range []string{"free", "pro", "free", "pro", "free"} {
+		l := Login{ID: fmt.Sprint("u", i), Email: fmt.Sprintf("%c@x.io", 'e'-i), Plan: plan, Seen: t0.Add(time.Duration(i) * time.Hour)}
+		if err := logins.Create(ctx, l); err != nil {
+			log.Fatal(err)
+		}
+	}
+	// Every login, most recently seen first: no bounds needed.
+	q := logins.Query().OrderBy("Seen").Desc().Limit(3)
+	for l, err := range q.All(ctx) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(l.ID, l.Seen.Format("15:04"))
+	}
+	plan, _ := q.Explain()
+	fmt.Print(plan)
+	// A unique field in a query: its claim names the one candidate.
+	l, err := logins.Query().Where("Email", "c@x.io").Where("Plan", "free").First(ctx)
+	fmt.Println(l.ID, err)
+	// Ordered by a unique field, with a condition on another.
+	for l, err := range logins.Query().OrderBy("Email").Where("Plan", "free").All(ctx) {
+		fmt.Println(l.Email, l.ID, err)
+	}
+	// Output:
+	// u4 04:00
+	// u3 03:00
+	// u2 02:00
+	// drive: every record by Seen (LIST Login/i/Seen/, descending, in stored order: stops at the end of the range or the limit)
+	// fetch: 1 GET per key, verified against every condition
+	// limit: 3 (the driving listing stops there)
+	// u2 <nil>
+	// a@x.io u4 <nil>
+	// c@x.io u2 <nil>
+	// e@x.io u0 <nil>
+}
+
 // Session2 is a login session that expires.
 type Session2 struct {
 	ID      string    `nodb:"key"`

@@ -24,12 +24,23 @@ import (
 //
 // # Plan and cost
 //
-// One condition drives the query: the first Between or Prefix, else the
-// first Where, else the key order (All, or a Prefix on the key field).
-// Results come in the driving index's value order, then key order (key
-// order for Where and for no condition). Desc reverses the value order,
-// keeping keys ascending within one value; with no Between or Prefix, it
-// reverses the key order. Every other
+// One condition drives the query: a Where on a unique field, else the
+// first Between or Prefix, else an OrderBy (an unbounded scan of its
+// index), else the first Where, else the key order (All, or a Prefix on
+// the key field). Results come in the driving index's value order, then
+// key order (key order for Where and for no condition). Desc reverses the
+// value order, keeping keys ascending within one value; with no Between,
+// Prefix or OrderBy, it reverses the key order.
+//
+// A Where on a unique field names at most one record, through the one
+// claim that holds its value (see [Repo.GetBy]): the query then costs 2
+// GETs (the claim, then the record), whatever its other conditions, which
+// are checked on that record rather than listed. Between, Prefix and
+// OrderBy on a unique field list its claims, in value order like any
+// index; a claim's name does not carry its owner, so each claim in range
+// is read before its record: 2 GETs per result.
+//
+// Every other
 // condition is answered from its own index's listing before any GET:
 // entry names carry their record's key, so the keys listed for each
 // condition are intersected and only records in the intersection are
@@ -39,7 +50,8 @@ import (
 //
 // Cost, with e_c the entries condition c lists and n the records fetched:
 // sum over c of ceil(e_c/1000) LISTs, plus n GETs, in 2 rounds (the other
-// conditions' listings, then the driving listing with its GETs). With a
+// conditions' listings, then the driving listing with its GETs), plus 1
+// GET per claim a condition on a unique field lists. With a
 // limit, the driving listing stops once enough records passed, so a
 // driving scan in the order its index stores costs ceil(limit/1000) LISTs
 // when every listed record is a result: the first page of the 20 largest
@@ -62,6 +74,7 @@ const (
 	qWhere qkind = iota
 	qBetween
 	qPrefix
+	qOrder // OrderBy: no condition, an order
 )
 
 // qcond is one condition of a Query.
@@ -83,13 +96,16 @@ func (q *Query[T]) with(f func(*Query[T])) *Query[T] {
 }
 
 // Where adds the condition field == value on an indexed field (as Find).
-// On an indexed slice field it matches records holding value.
+// On an indexed slice field it matches records holding value. On a unique
+// field it drives the query: 1 GET of the value's claim and 1 GET of the
+// record it names, the query's other conditions checked on that record.
 func (q *Query[T]) Where(field string, value any) *Query[T] {
 	return q.with(func(c *Query[T]) { c.conds = append(c.conds, qcond{kind: qWhere, field: field, a: value}) })
 }
 
 // Between adds the condition lo <= field <= hi on an indexed field of an
-// ordered kind (as Range).
+// ordered kind (as Range). On a unique field it lists the field's claims
+// and reads each one in range (1 GET) before its record.
 func (q *Query[T]) Between(field string, lo, hi any) *Query[T] {
 	return q.with(func(c *Query[T]) { c.conds = append(c.conds, qcond{kind: qBetween, field: field, a: lo, b: hi}) })
 }
@@ -101,6 +117,29 @@ func (q *Query[T]) Between(field string, lo, hi any) *Query[T] {
 // the prefix, plus one GET per result.
 func (q *Query[T]) Prefix(field string, prefix string) *Query[T] {
 	return q.with(func(c *Query[T]) { c.conds = append(c.conds, qcond{kind: qPrefix, field: field, prefix: prefix}) })
+}
+
+// OrderBy orders the results by field, an indexed field of an ordered
+// kind (not bool), ascending, or descending with Desc; records with equal
+// values come in key order. OrderBy on the key field asks for key order,
+// the order of a query without Between or Prefix. OrderBy drives the
+// query as an unbounded Between on field would, at its cost:
+// ceil(entries/1000) LISTs (claims for a unique field, then 1 GET per
+// claim for its owner) plus 1 GET per result, and with a Limit or a page
+// in the index's stored order it stops early: the first page of 20 of
+// OrderBy("Created").Desc() on an index tagged desc is 1 LIST and 20 GETs.
+// Where conditions on other fields are intersected with it as usual.
+//
+// OrderBy is refused (ErrInvalid, when the query runs) on a field that is
+// not indexed or not ordered; together with a Between or Prefix on another
+// field, since that range drives the query and orders it by its own field
+// (put the range on the ordering field, or use Filter); together with
+// OrderBy on another field; and on an omitempty index unless the query
+// also has a condition on that field: such an index has no entry for a
+// record with the zero value, so ordering by it would silently leave those
+// records out.
+func (q *Query[T]) OrderBy(field string) *Query[T] {
+	return q.with(func(c *Query[T]) { c.conds = append(c.conds, qcond{kind: qOrder, field: field}) })
 }
 
 // Desc makes the query return its results in descending order: largest
@@ -177,7 +216,12 @@ func (q *Query[T]) Exists(ctx context.Context) (bool, error) {
 
 // Keys returns the keys (their text: a string key as it is, an integer in
 // decimal) of the records the query matches, from index listings alone:
-// no GET. Like [Repo.CountBy], it cannot verify entries against records,
+// no GET of a record. A condition on a unique field is the exception,
+// since the names of its claims do not carry their owners (a store
+// written before a claim served as the index, see docs/design.md, lists
+// entries for Between, Prefix and OrderBy instead): each claim it lists,
+// and the claim of a Where, is read, 1 GET per claim, in parallel at most
+// Options.Concurrency at once. Like [Repo.CountBy], it cannot verify entries against records,
 // so right after a crash it may yield the key of a write that never
 // committed (and, where writers race on a store without conditional
 // deletes, a key twice: once for an entry left under a value its record no
@@ -203,34 +247,70 @@ func (q *Query[T]) Keys(ctx context.Context) iter.Seq2[string, error] {
 			return
 		}
 		n, last := 0, "\x00"
-		for info, err := range q.r.listing(ctx, p.q, "", 0) {
+		// emit yields the key of the record segment seg, once: entries of
+		// one record under one value list together.
+		emit := func(seg string) bool {
+			if seg == "" || seg == last {
+				return true
+			}
+			last = seg
+			text, err := q.r.keyTextOf(seg)
+			if err != nil {
+				fail(err)
+				return false
+			}
+			if !yield(text, nil) {
+				return false
+			}
+			n++
+			return q.limit <= 0 || n < q.limit
+		}
+		// Claims name their owners in their bodies: read them in batches
+		// of Options.Concurrency, in parallel, yielding in listing order.
+		var claims []string
+		flush := func() bool {
+			segs, err := q.r.owners(ctx, p.q.owner, claims)
+			claims = claims[:0]
+			if err != nil {
+				fail(err)
+				return false
+			}
+			for _, seg := range segs {
+				if !emit(seg) {
+					return false
+				}
+			}
+			return true
+		}
+		for info, err := range q.r.listed(ctx, p.q, "", 0) {
 			if err != nil {
 				fail(err)
 				return
 			}
 			rest := info.Key[len(p.q.prefix):]
 			if !p.q.reverse && p.q.stop != nil && p.q.stop(rest) {
-				return
+				break
 			}
 			if p.q.skip != nil && p.q.skip(rest) {
 				continue
 			}
-			seg := p.q.seg(rest)
-			if seg == last {
+			if p.q.owner == nil {
+				if !emit(p.q.seg(rest)) {
+					return
+				}
 				continue
 			}
-			last = seg
-			text, err := q.r.keyTextOf(seg)
-			if err != nil {
-				fail(err)
+			claims = append(claims, info.Key)
+			batch := q.r.o.Concurrency
+			if q.limit > 0 {
+				batch = min(batch, q.limit-n)
+			}
+			if len(claims) >= batch && !flush() {
 				return
 			}
-			if !yield(text, nil) {
-				return
-			}
-			if n++; q.limit > 0 && n >= q.limit {
-				return
-			}
+		}
+		if len(claims) > 0 {
+			flush()
 		}
 	}
 }
@@ -278,10 +358,11 @@ func (q *Query[T]) Explain() (string, error) {
 
 // qplan is a planned Query.
 type qplan[T any] struct {
-	q      *query[T]   // the driving listing
-	others []*query[T] // listed in full and intersected before any GET
-	driver string      // how the driving listing reads, in words
-	lines  []string    // the other listings, in words
+	q       *query[T]   // the driving listing
+	others  []*query[T] // listed in full and intersected before any GET
+	driver  string      // how the driving listing reads, in words
+	lines   []string    // the other listings, in words
+	checked []string    // conditions verified on the fetched record alone, in words
 }
 
 // condIndex returns the index of c's field, or nil for the key field.
@@ -299,15 +380,14 @@ func (q *Query[T]) condIndex(c qcond) (*indexDef, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ix.unique {
-		// A unique index is stored as its claims (unique.go), which the
-		// builder's listings and intersections do not read yet.
-		return nil, invalidf("field %s is unique: Query does not take conditions on unique fields yet; use GetBy for one value and Range for a range", ix.name)
-	}
 	switch c.kind {
 	case qBetween:
 		if !ix.kind.ordered() {
 			return nil, invalidf("field %s is a %s: Between needs an ordered kind (use Where)", ix.name, ix.kind)
+		}
+	case qOrder:
+		if !ix.kind.ordered() {
+			return nil, invalidf("field %s is a %s: OrderBy needs an ordered kind", ix.name, ix.kind)
 		}
 	case qPrefix:
 		if ix.kind != kindString && ix.kind != kindText {
@@ -315,6 +395,71 @@ func (q *Query[T]) condIndex(c qcond) (*indexDef, error) {
 		}
 	}
 	return ix, nil
+}
+
+// uniqueWhere reports whether c is a Where on a unique field: it names at
+// most one record, through one claim.
+func (q *Query[T]) uniqueWhere(c qcond) bool {
+	if c.kind != qWhere {
+		return false
+	}
+	ix, err := q.r.index(c.field)
+	return err == nil && ix.unique
+}
+
+// orderField checks the query's OrderBy conditions against the others and
+// returns the field it orders by, "" for none.
+func (q *Query[T]) orderField() (string, error) {
+	r := q.r
+	order := ""
+	for _, c := range q.conds {
+		if c.kind != qOrder {
+			continue
+		}
+		if order != "" && c.field != order {
+			return "", invalidf("OrderBy %s and OrderBy %s: a query has one order", order, c.field)
+		}
+		order = c.field
+	}
+	if order == "" {
+		return "", nil
+	}
+	key := order == r.m.key.name
+	if key && r.o.HashKeys {
+		return "", invalidf("OrderBy on the key field %s: with Options.HashKeys records are stored by key digest, so there is no key order to list", order)
+	}
+	var ix *indexDef
+	if !key {
+		var err error
+		if ix, err = q.condIndex(qcond{kind: qOrder, field: order}); err != nil {
+			return "", err
+		}
+	}
+	restricted := false // a condition on the order field: only records holding a value
+	for _, c := range q.conds {
+		switch {
+		case c.kind == qOrder:
+		case c.field == order:
+			restricted = true
+		case c.kind == qBetween || c.kind == qPrefix:
+			what := map[qkind]string{qBetween: "Between", qPrefix: "Prefix"}[c.kind]
+			return "", invalidf("OrderBy %s with %s on %s: the %s drives the query and orders its results by %s, and one listing gives one order; put the range on %s, or test %s with Filter", order, what, c.field, what, c.field, order, c.field)
+		}
+	}
+	if ix != nil && ix.sparse && !restricted {
+		return "", invalidf("OrderBy %s: index %s is omitempty, so records whose %s is the zero value have no entry and ordering by it would leave them out; add a condition on %s (Between) or drop omitempty", order, ix.name, order, order)
+	}
+	return order, nil
+}
+
+// claimsLayout reports whether the unique index ix is read from its claims
+// alone (unique.go). Before the manifest is read (Explain) it assumes the
+// layout of new stores.
+func (r *Repo[T]) claimsLayout(ix *indexDef) bool {
+	r.attachMu.Lock()
+	attached := r.man != nil
+	r.attachMu.Unlock()
+	return !attached || r.claimsOnly(ix)
 }
 
 // condQuery builds the listing for one condition, in order desc.
@@ -351,6 +496,15 @@ func (q *Query[T]) condQuery(ctx context.Context, c qcond, desc bool) (*query[T]
 			return nil, "", err
 		}
 	}
+	// scan finishes an ordered scan: over the claims of a unique index in
+	// the claims layout, else over its entries.
+	scan := func(sq *query[T], what string) (*query[T], string, error) {
+		if ix.unique && r.claimsLayout(ix) {
+			r.uniqueRange(sq, ix)
+			return sq, fmt.Sprintf("%s (LIST claims %s, %s; 1 GET per claim for the record it names)", what, sq.prefix, orderWords(desc, ix.desc)), nil
+		}
+		return sq, fmt.Sprintf("%s (LIST %s, %s)", what, sq.prefix, orderWords(desc, ix.desc)), nil
+	}
 	switch c.kind {
 	case qWhere:
 		vseg, _, err := r.eqSegment(ix, c.a)
@@ -358,8 +512,16 @@ func (q *Query[T]) condQuery(ctx context.Context, c qcond, desc bool) (*query[T]
 			return nil, "", err
 		}
 		fq := r.eqQuery(ix, vseg)
-		fq.op, fq.reverse = "Query", desc
-		fq.match = func(v *T) (bool, error) { return fq.keep(v, "") }
+		keep := fq.keep
+		fq.op = "Query"
+		fq.match = func(v *T) (bool, error) { return keep(v, "") }
+		if ix.unique {
+			// One claim names the one record that can hold the value, in
+			// both layouts (unique.go): order does not matter.
+			r.uniqueFind(fq, ix, vseg)
+			return fq, fmt.Sprintf("%s = %v (GET claim %s, no LIST; then the record it names)", ix.name, c.a, fq.prefix+vseg), nil
+		}
+		fq.reverse = desc
 		if desc {
 			fq.fingerprint += "/desc"
 		}
@@ -381,10 +543,13 @@ func (q *Query[T]) condQuery(ctx context.Context, c qcond, desc bool) (*query[T]
 			return nil, "", err
 		}
 		sq := r.scanQuery(ix, scanBounds{lo: lo, hi: hi}, desc, "Query", "range")
-		return sq, fmt.Sprintf("%s between %v and %v (LIST %s, %s)", ix.name, c.a, c.b, sq.prefix, orderWords(desc, ix.desc)), nil
+		return scan(sq, fmt.Sprintf("%s between %v and %v", ix.name, c.a, c.b))
+	case qOrder:
+		sq := r.scanQuery(ix, scanBounds{}, desc, "Query", "order")
+		return scan(sq, fmt.Sprintf("every record by %s", ix.name))
 	default:
 		sq := r.scanQuery(ix, scanBounds{prefix: []byte(c.prefix), isPref: true}, desc, "Query", "prefix")
-		return sq, fmt.Sprintf("%s with prefix %q (LIST %s, %s)", ix.name, c.prefix, sq.prefix, orderWords(desc, ix.desc)), nil
+		return scan(sq, fmt.Sprintf("%s with prefix %q", ix.name, c.prefix))
 	}
 }
 
@@ -412,22 +577,55 @@ func encodeKeyPrefix(p string) (string, string, error) {
 
 // plan builds the query's listings. With fetch set the driving listing's
 // keep verifies every condition and the predicate.
+//
+// The driver is the first Where on a unique field (at most one record, at
+// 2 GETs: with fetch set the other conditions are then checked on that
+// record instead of listed), else the first Between or Prefix, else an
+// OrderBy on an index (an unbounded scan of it) unless a Where on the same
+// field makes every result share one value, else the first Where, else
+// every record in key order.
 func (q *Query[T]) plan(ctx context.Context, fetch bool) (*qplan[T], error) {
 	if q.r == nil {
 		return nil, invalidf("Query: use Repo.Query to make one")
 	}
+	order, err := q.orderField()
+	if err != nil {
+		return nil, err
+	}
+	var conds []qcond
+	whereOnOrder := false
+	for _, c := range q.conds {
+		if c.kind != qOrder {
+			conds = append(conds, c)
+			whereOnOrder = whereOnOrder || c.kind == qWhere && c.field == order
+		}
+	}
 	drive := -1
-	for i, c := range q.conds {
-		if c.kind != qWhere {
+	for i, c := range conds {
+		if q.uniqueWhere(c) {
 			drive = i
 			break
 		}
 	}
-	if drive < 0 && len(q.conds) > 0 {
+	for i, c := range conds {
+		if drive < 0 && c.kind != qWhere {
+			drive = i
+		}
+	}
+	orderDrives := drive < 0 && order != "" && order != q.r.m.key.name && !whereOnOrder
+	if drive < 0 && !orderDrives && len(conds) > 0 {
 		drive = 0
 	}
+	uniqueDrive := drive >= 0 && q.uniqueWhere(conds[drive])
 	p := &qplan[T]{}
-	if drive < 0 {
+	switch {
+	case orderDrives:
+		dq, words, err := q.condQuery(ctx, qcond{kind: qOrder, field: order}, q.desc)
+		if err != nil {
+			return nil, err
+		}
+		p.q, p.driver = dq, words
+	case drive < 0:
 		aq := q.r.allQuery()
 		aq.op = "Query"
 		aq.reverse = q.desc
@@ -436,15 +634,15 @@ func (q *Query[T]) plan(ctx context.Context, fetch bool) (*qplan[T], error) {
 		}
 		p.q = aq
 		p.driver = fmt.Sprintf("every record (LIST %sr/, %s)", q.r.base, orderWords(q.desc, false))
-	} else {
-		dq, words, err := q.condQuery(ctx, q.conds[drive], q.desc)
+	default:
+		dq, words, err := q.condQuery(ctx, conds[drive], q.desc)
 		if err != nil {
 			return nil, err
 		}
 		p.q, p.driver = dq, words
 	}
 	var checks []func(v *T) (bool, error)
-	for i, c := range q.conds {
+	for i, c := range conds {
 		if i == drive {
 			continue
 		}
@@ -452,10 +650,14 @@ func (q *Query[T]) plan(ctx context.Context, fetch bool) (*qplan[T], error) {
 		if err != nil {
 			return nil, err
 		}
-		p.others = append(p.others, oq)
-		p.lines = append(p.lines, words)
 		p.q.fingerprint += "&" + oq.fingerprint
 		checks = append(checks, oq.match)
+		if uniqueDrive && fetch {
+			p.checked = append(p.checked, words)
+			continue
+		}
+		p.others = append(p.others, oq)
+		p.lines = append(p.lines, words)
 	}
 	if len(p.others) > 0 && ctx != nil {
 		sets := make([]map[string]bool, 0, len(p.others))
@@ -466,19 +668,30 @@ func (q *Query[T]) plan(ctx context.Context, fetch bool) (*qplan[T], error) {
 			}
 			sets = append(sets, s)
 		}
-		p.q.fullPages = true
-		base := p.q.skip
-		p.q.skip = func(rest string) bool {
-			if base != nil && base(rest) {
-				return true
-			}
-			seg := p.q.seg(rest)
+		inAll := func(seg string) bool {
 			for _, s := range sets {
 				if !s[seg] {
-					return true
+					return false
 				}
 			}
-			return false
+			return true
+		}
+		p.q.fullPages = true
+		if owner := p.q.owner; owner != nil {
+			// A claim's name does not carry its owner: intersect once its
+			// GET named the record, before the record's GET.
+			p.q.owner = func(ctx context.Context, key string) (string, error) {
+				seg, err := owner(ctx, key)
+				if err != nil || seg == "" || inAll(seg) {
+					return seg, err
+				}
+				return "", nil
+			}
+		} else {
+			base := p.q.skip
+			p.q.skip = func(rest string) bool {
+				return base != nil && base(rest) || !inAll(p.q.seg(rest))
+			}
 		}
 	}
 	if fetch && (len(checks) > 0 || q.pred != nil) {
@@ -501,10 +714,22 @@ func (q *Query[T]) plan(ctx context.Context, fetch bool) (*qplan[T], error) {
 	return p, nil
 }
 
-// segsOf lists q in full and returns the record segments it names.
+// listed returns what q lists after startAfter: its keys function's
+// names where it has one (a unique Where's one claim), else the LIST.
+func (r *Repo[T]) listed(ctx context.Context, q *query[T], startAfter string, pageSize int) iter.Seq2[object.Info, error] {
+	if q.keys != nil {
+		return q.keys(ctx, startAfter, pageSize)
+	}
+	return r.listing(ctx, q, startAfter, pageSize)
+}
+
+// segsOf lists q in full and returns the record segments it names. The
+// names of claims do not carry their owners: each listed claim is read
+// (1 GET each, at most Options.Concurrency at once).
 func (r *Repo[T]) segsOf(ctx context.Context, q *query[T]) (map[string]bool, error) {
 	out := map[string]bool{}
-	for info, err := range r.listing(ctx, q, "", 0) {
+	var claims []string
+	for info, err := range r.listed(ctx, q, "", 0) {
 		if err != nil {
 			return nil, err
 		}
@@ -515,9 +740,37 @@ func (r *Repo[T]) segsOf(ctx context.Context, q *query[T]) (map[string]bool, err
 		if q.skip != nil && q.skip(rest) {
 			continue
 		}
+		if q.owner != nil {
+			claims = append(claims, info.Key)
+			continue
+		}
 		out[q.seg(rest)] = true
 	}
+	segs, err := r.owners(ctx, q.owner, claims)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range segs {
+		if s != "" {
+			out[s] = true
+		}
+	}
 	return out, nil
+}
+
+// owners reads the claims named and returns the segments of the records
+// they name ("" for none), in parallel, at most Options.Concurrency at once.
+func (r *Repo[T]) owners(ctx context.Context, owner func(context.Context, string) (string, error), names []string) ([]string, error) {
+	segs := make([]string, len(names))
+	tasks := make([]func(context.Context) error, len(names))
+	for i, name := range names {
+		tasks[i] = func(ctx context.Context) error {
+			s, err := owner(ctx, name)
+			segs[i] = s
+			return err
+		}
+	}
+	return segs, r.parallel(ctx, tasks)
 }
 
 func (p *qplan[T]) explain(q *Query[T]) string {
@@ -525,6 +778,9 @@ func (p *qplan[T]) explain(q *Query[T]) string {
 	fmt.Fprintf(&b, "drive: %s\n", p.driver)
 	for _, l := range p.lines {
 		fmt.Fprintf(&b, "intersect: %s, listed in full before any GET\n", l)
+	}
+	for _, l := range p.checked {
+		fmt.Fprintf(&b, "check: %s, not listed: checked on the one record the driving claim names\n", l)
 	}
 	b.WriteString("fetch: 1 GET per key")
 	if len(p.lines) > 0 {

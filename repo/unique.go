@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"iter"
+	"strings"
 
 	"github.com/nodb-go/nodb/repo/object"
 )
@@ -19,9 +20,13 @@ import (
 //
 //   - GetBy, Find, CountBy: the claim (1 GET), then the record it names
 //     (1 GET), verified. No LIST.
-//   - Range, RangePage: ceil(claims/1000) LISTs over u/<index>/, then per
-//     claim in the range its GET and its record's GET (2 GETs per result,
-//     issued in parallel like any query's fetches).
+//   - Range, RangePage, and the query builder's Between, Prefix and
+//     OrderBy: ceil(claims/1000) LISTs over u/<index>/, then per claim in
+//     the range its GET and its record's GET (2 GETs per result, issued in
+//     parallel like any query's fetches). Query.Keys reads the claims too
+//     (1 GET each, no record GET): a claim names its owner in its body only.
+//   - the query builder's Where: as Find, and intersected with other
+//     conditions by the one record its claim names.
 //
 // Stores written before this layout hold an entry beside every claim; a
 // claim was always written for every value a committed record holds, so
@@ -106,35 +111,28 @@ func (r *Repo[T]) uniqueFind(q *query[T], ix *indexDef, vseg string) *query[T] {
 	return q
 }
 
-// uniqueRange turns q, a Range over the entries of a unique index, into a
-// Range over its claims, which list in value order as entries do.
+// uniqueRange turns q, an ordered scan over the entries of a unique index
+// (Range, or the query builder's Between, Prefix and OrderBy, ascending or
+// descending), into the same scan over its claims, which list in value
+// order as entries do. A claim's name does not carry its owner, so each
+// listed claim is read (claimSeg) before its record.
 func (r *Repo[T]) uniqueRange(q *query[T], ix *indexDef) *query[T] {
 	entries := r.base + "i/" + ix.name + "/"
 	prefix := r.base + "u/" + ix.name + "/"
-	first := prefix + q.startAfter[len(entries):] // the claim of lo, if any
-	q.startAfter = first
-	q.prefix = prefix
-	// The claim of lo itself is named first, which StartAfter would leave
-	// out (an entry's name only begins with it): list from just before it,
-	// skipping the few names below it without reading them.
-	q.keys = func(ctx context.Context, startAfter string, pageSize int) iter.Seq2[object.Info, error] {
-		if startAfter != "" && startAfter != first {
-			return object.All(ctx, r.st, prefix, startAfter, pageSize) // a page's cursor
-		}
-		return func(yield func(object.Info, error) bool) {
-			for info, err := range object.All(ctx, r.st, prefix, first[:len(first)-1], pageSize) {
-				if err == nil && info.Key < first {
-					continue
-				}
-				if !yield(info, err) || err != nil {
-					return
-				}
-			}
-		}
+	if q.startAfter != "" {
+		// An entry's name only begins with the scan's start, but the claim
+		// of the near bound may be named exactly that, which StartAfter
+		// would leave out: start one byte earlier. The few names between
+		// are outside the bounds, skipped without a GET.
+		start := prefix + q.startAfter[len(entries):]
+		q.startAfter = start[:len(start)-1]
 	}
+	q.prefix = prefix
 	q.owner = r.claimSeg
 	q.holds = nil
-	q.fingerprint = "rangeu/" + q.fingerprint[len("range/"):]
+	// One claim per value: reversing the names reverses the values.
+	q.groups = false
+	q.fingerprint = strings.Replace(q.fingerprint, "/", "u/", 1) // range/... -> rangeu/...
 	return q
 }
 

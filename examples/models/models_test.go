@@ -226,10 +226,19 @@ func TestUserQuery(t *testing.T) {
 	if got, want := ids(t, r.Query().AgeBetween(20, 40).Filter(func(u User) bool { return u.City == "Berlin" }).All(ctx), userID), []string{"bob"}; !slices.Equal(got, want) {
 		t.Errorf("AgeBetween Filter = %v, want %v", got, want)
 	}
-	// Unique fields have no builder methods (a UserQuery.EmailPrefix would
-	// not compile): GetBy and Range serve them.
-	if _, err := r.Query().Query.Prefix(UserFieldEmail, "car").First(ctx); !errors.Is(err, repo.ErrInvalid) {
-		t.Errorf("Prefix on the unique Email: %v, want ErrInvalid", err)
+	// Unique fields take conditions too, read from their claims.
+	if u, err := r.Query().EmailPrefix("car").First(ctx); err != nil || u.ID != "carol" {
+		t.Errorf("EmailPrefix(car) = %v, %v, want carol", u.ID, err)
+	}
+	if got, want := ids(t, r.Query().WhereEmail("dave@x.io").WhereCity("Paris").All(ctx), userID), []string{"dave"}; !slices.Equal(got, want) {
+		t.Errorf("WhereEmail WhereCity = %v, want %v", got, want)
+	}
+	// OrderBy: every user, without bounds.
+	if got, want := ids(t, r.Query().OrderBySeen().Desc().Limit(3).All(ctx), userID), []string{"dave", "carol", "bob"}; !slices.Equal(got, want) {
+		t.Errorf("OrderBySeen Desc Limit 3 = %v, want %v", got, want)
+	}
+	if got, want := ids(t, r.Query().OrderByEmail().Desc().WhereCity("Paris").All(ctx), userID), []string{"dave", "carol", "alice"}; !slices.Equal(got, want) {
+		t.Errorf("OrderByEmail Desc WhereCity = %v, want %v", got, want)
 	}
 	var keys []string
 	for k, err := range r.Query().IDPrefix("a").Keys(ctx) {

@@ -251,6 +251,11 @@ func (q *OrderQuery) CustomerPrefix(prefix string) *OrderQuery {
 	return &OrderQuery{Query: q.Query.Prefix(OrderFieldCustomer, prefix)}
 }
 
+// OrderByCustomer orders the results by Customer (see repo.Query.OrderBy).
+func (q *OrderQuery) OrderByCustomer() *OrderQuery {
+	return &OrderQuery{Query: q.Query.OrderBy(OrderFieldCustomer)}
+}
+
 // WherePaid adds the condition Paid == value (see repo.Query.Where).
 func (q *OrderQuery) WherePaid(value bool) *OrderQuery {
 	return &OrderQuery{Query: q.Query.Where(OrderFieldPaid, value)}
@@ -272,6 +277,11 @@ func (q *OrderQuery) StatusPrefix(prefix string) *OrderQuery {
 	return &OrderQuery{Query: q.Query.Prefix(OrderFieldStatus, prefix)}
 }
 
+// OrderByStatus orders the results by Status (see repo.Query.OrderBy).
+func (q *OrderQuery) OrderByStatus() *OrderQuery {
+	return &OrderQuery{Query: q.Query.OrderBy(OrderFieldStatus)}
+}
+
 // WhereTotal adds the condition Total == value (see repo.Query.Where).
 func (q *OrderQuery) WhereTotal(value float64) *OrderQuery {
 	return &OrderQuery{Query: q.Query.Where(OrderFieldTotal, value)}
@@ -280,6 +290,11 @@ func (q *OrderQuery) WhereTotal(value float64) *OrderQuery {
 // TotalBetween adds the condition lo <= Total <= hi (see repo.Query.Between).
 func (q *OrderQuery) TotalBetween(lo, hi float64) *OrderQuery {
 	return &OrderQuery{Query: q.Query.Between(OrderFieldTotal, lo, hi)}
+}
+
+// OrderByTotal orders the results by Total (see repo.Query.OrderBy).
+func (q *OrderQuery) OrderByTotal() *OrderQuery {
+	return &OrderQuery{Query: q.Query.OrderBy(OrderFieldTotal)}
 }
 
 // Desc returns the results in descending order (see repo.Query.Desc).

@@ -222,6 +222,11 @@ func (q *UserQuery) AgeBetween(lo, hi int) *UserQuery {
 	return &UserQuery{Query: q.Query.Between(UserFieldAge, lo, hi)}
 }
 
+// OrderByAge orders the results by Age (see repo.Query.OrderBy).
+func (q *UserQuery) OrderByAge() *UserQuery {
+	return &UserQuery{Query: q.Query.OrderBy(UserFieldAge)}
+}
+
 // WhereCity adds the condition City == value (see repo.Query.Where).
 func (q *UserQuery) WhereCity(value string) *UserQuery {
 	return &UserQuery{Query: q.Query.Where(UserFieldCity, value)}
@@ -238,6 +243,32 @@ func (q *UserQuery) CityPrefix(prefix string) *UserQuery {
 	return &UserQuery{Query: q.Query.Prefix(UserFieldCity, prefix)}
 }
 
+// OrderByCity orders the results by City (see repo.Query.OrderBy).
+func (q *UserQuery) OrderByCity() *UserQuery {
+	return &UserQuery{Query: q.Query.OrderBy(UserFieldCity)}
+}
+
+// WhereEmail adds the condition Email == value (see repo.Query.Where).
+func (q *UserQuery) WhereEmail(value string) *UserQuery {
+	return &UserQuery{Query: q.Query.Where(UserFieldEmail, value)}
+}
+
+// EmailBetween adds the condition lo <= Email <= hi (see repo.Query.Between).
+func (q *UserQuery) EmailBetween(lo, hi string) *UserQuery {
+	return &UserQuery{Query: q.Query.Between(UserFieldEmail, lo, hi)}
+}
+
+// EmailPrefix adds the condition that Email starts with prefix (see
+// repo.Query.Prefix).
+func (q *UserQuery) EmailPrefix(prefix string) *UserQuery {
+	return &UserQuery{Query: q.Query.Prefix(UserFieldEmail, prefix)}
+}
+
+// OrderByEmail orders the results by Email (see repo.Query.OrderBy).
+func (q *UserQuery) OrderByEmail() *UserQuery {
+	return &UserQuery{Query: q.Query.OrderBy(UserFieldEmail)}
+}
+
 // WhereSeen adds the condition Seen == value (see repo.Query.Where).
 func (q *UserQuery) WhereSeen(value time.Time) *UserQuery {
 	return &UserQuery{Query: q.Query.Where(UserFieldSeen, value)}
@@ -246,6 +277,11 @@ func (q *UserQuery) WhereSeen(value time.Time) *UserQuery {
 // SeenBetween adds the condition lo <= Seen <= hi (see repo.Query.Between).
 func (q *UserQuery) SeenBetween(lo, hi time.Time) *UserQuery {
 	return &UserQuery{Query: q.Query.Between(UserFieldSeen, lo, hi)}
+}
+
+// OrderBySeen orders the results by Seen (see repo.Query.OrderBy).
+func (q *UserQuery) OrderBySeen() *UserQuery {
+	return &UserQuery{Query: q.Query.OrderBy(UserFieldSeen)}
 }
 
 // Desc returns the results in descending order (see repo.Query.Desc).

@@ -451,9 +451,16 @@ func (g *gen) indexMethods(m *Model, f *Field) {
 //		return &UserQuery{Query: q.Query.Where(UserFieldCity, value)}
 //	}
 //
-// and AgeBetween(lo, hi int) for ordered kinds, CityPrefix(prefix string)
-// for string and TextMarshaler fields (and IDPrefix for such a key), and
-// Desc, Limit and Filter returning *UserQuery.
+// and AgeBetween(lo, hi int) and OrderByAge() for ordered kinds (no OrderBy
+// for an omitempty index, which the runtime refuses without a condition on
+// it), CityPrefix(prefix string) for string and TextMarshaler fields (and
+// IDPrefix for such a key), for unique fields as for the others, and Desc,
+// Limit and Filter returning *UserQuery:
+//
+//	// OrderByAge orders the results by Age (see repo.Query.OrderBy).
+//	func (q *UserQuery) OrderByAge() *UserQuery {
+//		return &UserQuery{Query: q.Query.OrderBy(UserFieldAge)}
+//	}
 func (g *gen) queryType(m *Model) {
 	qn, model := m.Name+"Query", g.modelType(m)
 	g.f.Comment(doc("%s is a query over %s values with conditions typed for %s's\nindexed fields: a *repo.Query[%s] (see there for the plan and its cost).\nStart one with %s.Query.", qn, m.Name, m.Name, m.Name, repoName(m)))
@@ -486,9 +493,6 @@ func (g *gen) queryType(m *Model) {
 		prefix(m.Key)
 	}
 	for _, f := range m.Indexes {
-		if f.Unique {
-			continue // the builder refuses unique fields: GetBy and Range serve them
-		}
 		qmethod("Where"+f.Name, "Where%s adds the condition %s == value (see repo.Query.Where).", f.Name, f.Name).
 			Params(jen.Id("value").Add(g.typ(f.Type))).Op("*").Id(qn).
 			Block(wrap(inner("Where", jen.Id(constName(m, f)), jen.Id("value"))))
@@ -500,6 +504,12 @@ func (g *gen) queryType(m *Model) {
 			g.f.Line()
 		}
 		prefix(f)
+		if f.Kind.Ordered() && !f.OmitEmpty {
+			qmethod("OrderBy"+f.Name, "OrderBy%s orders the results by %s (see repo.Query.OrderBy).", f.Name, f.Name).
+				Params().Op("*").Id(qn).
+				Block(wrap(inner("OrderBy", jen.Id(constName(m, f)))))
+			g.f.Line()
+		}
 	}
 	qmethod("Desc", "Desc returns the results in descending order (see repo.Query.Desc).").
 		Params().Op("*").Id(qn).Block(wrap(inner("Desc")))

@@ -192,6 +192,11 @@ func (q *BookmarkQuery) CreatedBetween(lo, hi time.Time) *BookmarkQuery {
 	return &BookmarkQuery{Query: q.Query.Between(BookmarkFieldCreated, lo, hi)}
 }
 
+// OrderByCreated orders the results by Created (see repo.Query.OrderBy).
+func (q *BookmarkQuery) OrderByCreated() *BookmarkQuery {
+	return &BookmarkQuery{Query: q.Query.OrderBy(BookmarkFieldCreated)}
+}
+
 // WhereTag adds the condition Tag == value (see repo.Query.Where).
 func (q *BookmarkQuery) WhereTag(value string) *BookmarkQuery {
 	return &BookmarkQuery{Query: q.Query.Where(BookmarkFieldTag, value)}
@@ -206,6 +211,27 @@ func (q *BookmarkQuery) TagBetween(lo, hi string) *BookmarkQuery {
 // repo.Query.Prefix).
 func (q *BookmarkQuery) TagPrefix(prefix string) *BookmarkQuery {
 	return &BookmarkQuery{Query: q.Query.Prefix(BookmarkFieldTag, prefix)}
+}
+
+// WhereURL adds the condition URL == value (see repo.Query.Where).
+func (q *BookmarkQuery) WhereURL(value string) *BookmarkQuery {
+	return &BookmarkQuery{Query: q.Query.Where(BookmarkFieldURL, value)}
+}
+
+// URLBetween adds the condition lo <= URL <= hi (see repo.Query.Between).
+func (q *BookmarkQuery) URLBetween(lo, hi string) *BookmarkQuery {
+	return &BookmarkQuery{Query: q.Query.Between(BookmarkFieldURL, lo, hi)}
+}
+
+// URLPrefix adds the condition that URL starts with prefix (see
+// repo.Query.Prefix).
+func (q *BookmarkQuery) URLPrefix(prefix string) *BookmarkQuery {
+	return &BookmarkQuery{Query: q.Query.Prefix(BookmarkFieldURL, prefix)}
+}
+
+// OrderByURL orders the results by URL (see repo.Query.OrderBy).
+func (q *BookmarkQuery) OrderByURL() *BookmarkQuery {
+	return &BookmarkQuery{Query: q.Query.OrderBy(BookmarkFieldURL)}
 }
 
 // Desc returns the results in descending order (see repo.Query.Desc).

@@ -196,12 +196,6 @@ func (s *Server) delete(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// Bounds of the Created range that lists every bookmark.
-var (
-	minTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
-	maxTime = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
-)
-
 func (s *Server) list(w http.ResponseWriter, req *http.Request) {
 	q := req.URL.Query()
 	for name := range q {
@@ -222,7 +216,7 @@ func (s *Server) list(w http.ResponseWriter, req *http.Request) {
 	// Newest first: Created is stored descending, so a page reads one
 	// LIST of Created entries (plus one LIST of the tag's entries when
 	// filtering) and a GET per bookmark.
-	bq := s.r.Query().CreatedBetween(minTime, maxTime).Desc()
+	bq := s.r.Query().OrderByCreated().Desc()
 	if tag := q.Get("tag"); tag != "" {
 		if err := checkTag(tag); err != nil {
 			fail(w, http.StatusBadRequest, err)
