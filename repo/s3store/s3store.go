@@ -472,12 +472,12 @@ func (c *attemptCounter) option(o *s3.Options) {
 }
 
 // readBody reads r whole. When the response announced its size, the body
-// is read into one buffer of exactly that size. io.ReadAll, and
-// bytes.Buffer.ReadFrom even into a buffer of the right capacity, grow by
-// doubling near the end (ReadFrom wants 512 free bytes before every read):
-// reading a 64 MiB object that way allocated 192 MiB and copied 64 MiB.
-// An object larger than [object.MaxBodySize] is refused before anything is
-// allocated for it.
+// is read into one buffer of exactly that size, whatever the reader does
+// at the end: bytes.Buffer.ReadFrom wants 512 free bytes before every
+// read, so into a buffer of the right capacity it still doubles it unless
+// the reader returns io.EOF with its last bytes (net/http's body does; a
+// wrapper need not), and io.ReadAll grows by steps. An object larger than
+// [object.MaxBodySize] is refused before anything is allocated for it.
 func readBody(r io.Reader, size *int64) ([]byte, error) {
 	if size == nil || *size < 0 {
 		return io.ReadAll(r)
