@@ -678,7 +678,7 @@ func benchCreates(b *testing.B) {
 // requests made directly with the aws-sdk-go-v2 client, on the test server,
 // side by side (see sideBySide). Both sides use one client and transfer the
 // same bytes: the raw object is a copy of the library's stored record (the
-// 1KiB and 64KiB are the size of the value in it). The library Get is
+// 1KiB, 64KiB and 1MiB are the size of the value in it). The library Get is
 // Repo.Get (one GET); the library Put is Repo.Put of a record the Repo wrote,
 // whose version it knows: one PUT with If-Match, as Replace with a known
 // version. sdk-ifmatch is the raw PUT with the same condition, to separate
@@ -699,7 +699,7 @@ func BenchmarkRawS3(b *testing.B) {
 	sizes := []struct {
 		name string
 		n    int
-	}{{"1KiB", 1 << 10}, {"64KiB", 64 << 10}}
+	}{{"1KiB", 1 << 10}, {"64KiB", 64 << 10}, {"1MiB", 1 << 20}}
 	type fixture struct {
 		v       BenchBlob
 		rawKey  string

@@ -48,3 +48,41 @@ func (gobCodec) Marshal(v any) ([]byte, error) {
 func (gobCodec) Unmarshal(data []byte, v any) error {
 	return gob.NewDecoder(bytes.NewReader(data)).Decode(v)
 }
+
+// marshalJSONFramed encodes v as json.Marshal does, into a buffer with room
+// free bytes before the value and one after it: envelope.encode writes the
+// record's metadata into the room and its closing brace after the value, so
+// that the value, which may be most of the record, is not copied into a
+// second buffer. It returns the buffer; the value is buf[room:].
+//
+// encoding/json builds the whole value in its own buffer before handing it
+// over (json.Marshal then copies it out; an Encoder writes it to its
+// writer once), so that buffer and this one are the two copies a Put of a
+// large value holds besides the caller's value.
+func marshalJSONFramed(v any, room int) ([]byte, error) {
+	w := framedWriter{room: room}
+	if err := json.NewEncoder(&w).Encode(v); err != nil {
+		return nil, err
+	}
+	// Encode ends the value with a newline, which json.Marshal does not.
+	if n := len(w.buf); n > room && w.buf[n-1] == '\n' {
+		w.buf = w.buf[:n-1]
+	}
+	return w.buf, nil
+}
+
+// framedWriter collects what a json.Encoder writes after room free bytes,
+// sized on the first write (an Encoder writes once per value) with one byte
+// to spare.
+type framedWriter struct {
+	buf  []byte
+	room int
+}
+
+func (w *framedWriter) Write(p []byte) (int, error) {
+	if w.buf == nil {
+		w.buf = make([]byte, w.room, w.room+len(p)+1)
+	}
+	w.buf = append(w.buf, p...)
+	return len(p), nil
+}

@@ -202,4 +202,16 @@
 // store it as base64 in "data". Options.Compress gzips the whole document.
 // Unlike the Python NoDB, there is no pickle-like codec: whoever can write to
 // a bucket must not be able to run code in the programs that read it.
+//
+// # Large values
+//
+// A record is read and written whole, in memory: its stored form is at most
+// [object.MaxBodySize] (5 GiB, the most one S3 PUT stores), and a larger one
+// is refused with [ErrInvalid] before any request is made. With the JSON
+// codec, a Put of a value of n bytes holds about 2n besides the caller's
+// value at its peak (encoding/json's own buffer and the stored document,
+// into which the value is encoded once), and a Get about 2n (the body and
+// the decoded value it returns); a Put of a record the Repo has not read or
+// written first reads it, n more, without decoding its value. Strings with
+// characters JSON escapes cost the decoder one more temporary copy.
 package repo

@@ -463,7 +463,7 @@ func (r *Repo[T]) current(ctx context.Context, seg string) (*recState, error) {
 	if err != nil {
 		return nil, err
 	}
-	env, err := decodeEnvelope(obj.Body)
+	env, err := decodeMeta(obj.Body)
 	if err != nil {
 		return nil, errorf(ErrCorrupt, "record %s: %v", obj.Key, err)
 	}
@@ -477,7 +477,8 @@ func (r *Repo[T]) current(ctx context.Context, seg string) (*recState, error) {
 func definite(err error) bool {
 	return errors.Is(err, object.ErrPrecondition) || errors.Is(err, object.ErrConcurrentRequest) ||
 		errors.Is(err, object.ErrNotFound) || errors.Is(err, object.ErrInvalidKey) ||
-		errors.Is(err, object.ErrPermission) || errors.Is(err, object.ErrUnsupported)
+		errors.Is(err, object.ErrPermission) || errors.Is(err, object.ErrUnsupported) ||
+		errors.Is(err, object.ErrTooLarge)
 }
 
 // giveUp turns the internal retry signals into ErrConflict once an

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"strings"
 	"sync"
@@ -69,11 +69,20 @@ type envelope struct {
 	Data    []byte             `json:"data,omitempty"`
 
 	gz bool // the body was gzipped
+
+	// buf, when not nil, holds Value at buf[room:] with room free bytes
+	// before it and at least one after (marshalJSONFramed): encode writes
+	// the rest of the document around the value instead of copying it.
+	buf  []byte
+	room int
 }
 
 const envelopeVersion = 1
 
-// gunzip returns body uncompressed, and whether it was gzipped.
+// gunzip returns body uncompressed, and whether it was gzipped. The
+// output buffer is sized from the gzip trailer's length (the size modulo
+// 2^32), so that a large record is not grown by doubling as io.ReadAll
+// would; a trailer that lies only costs a larger or smaller first buffer.
 func gunzip(body []byte) ([]byte, bool, error) {
 	if len(body) < 2 || body[0] != 0x1f || body[1] != 0x8b {
 		return body, false, nil
@@ -82,11 +91,47 @@ func gunzip(body []byte) ([]byte, bool, error) {
 	if err != nil {
 		return nil, true, fmt.Errorf("gzip: %v", err)
 	}
-	out, err := io.ReadAll(zr)
-	if err != nil {
+	size := 512
+	if n := len(body); n >= 18 {
+		isize := int64(binary.LittleEndian.Uint32(body[n-4:]))
+		// DEFLATE expands at most about 1032 to 1. The hint stays below
+		// 2 GiB, which also fits a 32-bit int.
+		size = int(min(isize, int64(n)*1032, maxRecordSize, 1<<31-2)) + 1
+	}
+	out := bytes.NewBuffer(make([]byte, 0, size))
+	if _, err := out.ReadFrom(zr); err != nil {
 		return nil, true, fmt.Errorf("gzip: %v", err)
 	}
-	return out, true, nil
+	return out.Bytes(), true, nil
+}
+
+// skipJSON is a member that decoding skips without copying it.
+type skipJSON struct{}
+
+func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
+
+// decodeMeta decodes a record's envelope without its value (Value and Data
+// are nil): what a writer needs to know of the current record, without a
+// copy of a value that may be most of the body.
+func decodeMeta(body []byte) (*envelope, error) {
+	raw, gz, err := gunzip(body)
+	if err != nil {
+		return nil, err
+	}
+	var m struct {
+		envelope
+		Value skipJSON `json:"value"` // shadow envelope.Value and Data
+		Data  skipJSON `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("not a NoDB record: %v", err)
+	}
+	if m.NoDB != envelopeVersion {
+		return nil, fmt.Errorf("not a NoDB record (format %d)", m.NoDB)
+	}
+	env := &m.envelope
+	env.gz = gz
+	return env, nil
 }
 
 func decodeEnvelope(body []byte) (*envelope, error) {
@@ -158,18 +203,34 @@ func (r *Repo[T]) decodeRecord(body []byte, name string) (T, *envelope, error) {
 	return v, env, nil
 }
 
-// encode returns the stored form of env. The value is spliced in as it is,
-// without the second pass json.Marshal would make over a RawMessage.
+// encode returns the stored form of env: its metadata, then the value
+// as its last member. The value is spliced in as it is, without the second
+// pass json.Marshal would make over a RawMessage; when it sits in env.buf
+// (nextEnvelope), the metadata is written into the room before it, so the
+// value is not copied at all. encode is called once per envelope state.
 func (env *envelope) encode() ([]byte, error) {
 	value := env.Value
 	env.Value = nil
-	b, err := json.Marshal(env)
+	meta, err := json.Marshal(env)
 	env.Value = value
 	if err != nil {
 		return nil, err
 	}
-	if value != nil {
-		b = append(b[:len(b)-1], `,"value":`...)
+	const member = `,"value":`
+	head := len(meta) - 1 // meta without its closing brace
+	var b []byte
+	switch {
+	case value == nil:
+		b = meta
+	case env.framed(value, head+len(member)):
+		start := env.room - head - len(member)
+		copy(env.buf[start:], meta[:head])
+		copy(env.buf[start+head:], member)
+		b = append(env.buf[start:env.room+len(value)], '}')
+	default:
+		b = make([]byte, 0, head+len(member)+len(value)+1)
+		b = append(b, meta[:head]...)
+		b = append(b, member...)
 		b = append(b, value...)
 		b = append(b, '}')
 	}
@@ -177,12 +238,21 @@ func (env *envelope) encode() ([]byte, error) {
 		return b, nil
 	}
 	var buf bytes.Buffer
+	buf.Grow(len(b)/4 + 512)
 	zw := gzip.NewWriter(&buf)
 	zw.Write(b)
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// framed reports whether value is the one held in env.buf with at least
+// head free bytes before it and room for a closing brace after it.
+func (env *envelope) framed(value []byte, head int) bool {
+	return env.buf != nil && len(value) > 0 && head <= env.room &&
+		len(env.buf) == env.room+len(value) && cap(env.buf) > len(env.buf) &&
+		&env.buf[env.room] == &value[0]
 }
 
 // decodeValue decodes the value held in env.
@@ -211,8 +281,11 @@ func (r *Repo[T]) decodeValue(env *envelope, name string) (T, error) {
 	return v, nil
 }
 
-// encodeValue encodes v for storage, leaving out nodb:"-" fields.
-func (r *Repo[T]) encodeValue(v *T) ([]byte, error) {
+// encodeValue encodes v for storage, leaving out nodb:"-" fields. With
+// the JSON codec it returns the value framed (marshalJSONFramed) with room
+// for the record's metadata before it, and room > 0; with other codecs the
+// codec's output and room 0.
+func (r *Repo[T]) encodeValue(v *T, text string) (buf []byte, room int, err error) {
 	if len(r.m.skip) > 0 {
 		c := *v
 		rv := reflect.ValueOf(&c).Elem()
@@ -222,7 +295,35 @@ func (r *Repo[T]) encodeValue(v *T) ([]byte, error) {
 		}
 		v = &c
 	}
-	return r.o.Codec.Marshal(v)
+	if r.o.Codec != JSON {
+		buf, err = r.o.Codec.Marshal(v)
+		return buf, 0, err
+	}
+	room = r.metaRoom(text)
+	buf, err = marshalJSONFramed(v, room)
+	return buf, room, err
+}
+
+// metaRoom bounds the length of a record's metadata as encode writes it
+// before the value: fixed members (times, write ids) in 256 bytes, the
+// model name, the key escaped (at most 6 bytes a byte), and per index its
+// name, a value segment and three versions. A bound that falls short only
+// costs encode a copy of the value.
+func (r *Repo[T]) metaRoom(text string) int {
+	n := 256 + len(r.m.name) + 6*len(text)
+	for i := range r.m.indexes {
+		n += 64 + len(r.m.indexes[i].name) + maxSegment + 3*80
+	}
+	return n
+}
+
+// maxRecordSize is the largest stored record in bytes: object.MaxBodySize,
+// a variable so that tests can lower it.
+var maxRecordSize int64 = object.MaxBodySize
+
+// tooLarge is the error for a record of n bytes over maxRecordSize.
+func tooLarge(n int) error {
+	return invalidf("the record is %d bytes encoded, more than the %d a record can hold (%s: S3 stores at most 5 GiB in one PUT)", n, maxRecordSize, "object.MaxBodySize")
 }
 
 // unknownErr reports a record write whose outcome could not be decided. It
@@ -268,6 +369,10 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 		r.undo(ctx, w)
 		return nil, invalidf("encoding record: %v", err)
 	}
+	if int64(len(body)) > maxRecordSize {
+		r.undo(ctx, w)
+		return nil, tooLarge(len(body))
+	}
 	info, err := r.writeRecord(ctx, seg, body, cur, env.Write)
 	r.wrote(seg, body, info.Version) // the read cache (cache.go)
 	if err != nil {
@@ -292,16 +397,22 @@ func (r *Repo[T]) commit(ctx context.Context, v *T, text, seg string, cur *recSt
 
 // nextEnvelope builds the stored form of v as the state after cur.
 func (r *Repo[T]) nextEnvelope(v *T, text string, cur *recState, write string) (*envelope, error) {
-	data, err := r.encodeValue(v)
+	buf, room, err := r.encodeValue(v, text)
 	if err != nil {
 		return nil, invalidf("%s: %v", r.o.Codec.Name(), err)
+	}
+	data := buf[room:]
+	if int64(len(data)) > maxRecordSize && !r.o.Compress {
+		return nil, tooLarge(len(data)) // before any request is made
 	}
 	now := time.Now().UTC()
 	env := &envelope{
 		NoDB: envelopeVersion, Model: r.m.name, Key: text, Codec: r.o.Codec.Name(),
 		Schema: r.o.SchemaVersion, Created: now, Updated: now, Write: write, gz: r.o.Compress,
 	}
-	if r.o.Codec == JSON || json.Valid(data) {
+	if r.o.Codec == JSON {
+		env.Value, env.buf, env.room = data, buf, room
+	} else if json.Valid(data) {
 		env.Value = data
 	} else {
 		env.Data = data
@@ -438,7 +549,7 @@ func (r *Repo[T]) writeRecord(ctx context.Context, seg string, body []byte, cur 
 	// never have landed, or landed and was replaced twice since.
 	if ctx.Err() == nil {
 		if obj, gerr := r.st.Get(ctx, r.recordName(seg), object.GetOptions{}); gerr == nil {
-			if env, derr := decodeEnvelope(obj.Body); derr == nil {
+			if env, derr := decodeMeta(obj.Body); derr == nil {
 				switch {
 				case env.Write == write:
 					return obj.Info, nil

@@ -91,6 +91,13 @@ const (
 	MaxSegmentLen = 255
 	// MaxPageSize is the most objects one List call returns (S3's limit).
 	MaxPageSize = 1000
+	// MaxBodySize is the largest body in bytes that one object can hold
+	// through this interface: 5 GiB, the most a single S3 PutObject
+	// stores. Bodies are held in memory whole, so a store that can hold
+	// larger ones (memstore, filestore) is still used within this limit.
+	// s3store refuses a larger Put before sending it, and a larger object
+	// (written by multipart upload) on Get, with [ErrTooLarge].
+	MaxBodySize = 5 << 30
 )
 
 // Sentinel errors. Every backend maps its own failures to these.
@@ -123,6 +130,9 @@ var (
 	ErrOutcomeUnknown = errors.New("object: outcome unknown (the request may have taken effect)")
 	// ErrClosed: the store was closed with Close; the call did nothing.
 	ErrClosed = errors.New("object: store is closed")
+	// ErrTooLarge: the body is larger than the store can write or read in
+	// one request ([MaxBodySize] on S3); the call did nothing.
+	ErrTooLarge = errors.New("object: body too large")
 	// ErrInvalidOptions: the options of a call are not a valid combination
 	// ([CheckPutOptions]); the call did nothing.
 	ErrInvalidOptions = errors.New("object: invalid options")

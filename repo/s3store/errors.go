@@ -104,6 +104,8 @@ func sentinelFor(err error) error {
 		return object.ErrInvalidKey
 	case "NotImplemented":
 		return object.ErrUnsupported
+	case "EntityTooLarge":
+		return object.ErrTooLarge
 	}
 	switch status {
 	case 404:
@@ -118,6 +120,8 @@ func sentinelFor(err error) error {
 		return object.ErrPermission
 	case 501:
 		return object.ErrUnsupported
+	case 413:
+		return object.ErrTooLarge
 	}
 	return nil
 }

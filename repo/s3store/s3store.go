@@ -236,6 +236,10 @@ func (s *store) Put(ctx context.Context, key string, body []byte, opts object.Pu
 	if err != nil {
 		return object.Info{}, err
 	}
+	if int64(len(body)) > maxBody {
+		return object.Info{}, &opError{op: "Put", key: key, sentinel: object.ErrTooLarge,
+			msg: fmt.Sprintf("the body is %d bytes; S3 stores at most %d in one PutObject", len(body), maxBody)}
+	}
 	in := &s3.PutObjectInput{
 		Bucket:        &s.bucket,
 		Key:           &full,
@@ -467,13 +471,37 @@ func (c *attemptCounter) option(o *s3.Options) {
 	})
 }
 
-// readBody reads r whole, into a buffer of the announced size when known
-// (io.ReadAll would grow its buffer by doubling).
+// readBody reads r whole. When the response announced its size, the body
+// is read into one buffer of exactly that size, whatever the reader does
+// at the end: bytes.Buffer.ReadFrom wants 512 free bytes before every
+// read, so into a buffer of the right capacity it still doubles it unless
+// the reader returns io.EOF with its last bytes (net/http's body does; a
+// wrapper need not), and io.ReadAll grows by steps. An object larger than
+// [object.MaxBodySize] is refused before anything is allocated for it.
 func readBody(r io.Reader, size *int64) ([]byte, error) {
-	if size == nil || *size < 0 || *size > 1<<30 {
+	if size == nil || *size < 0 {
 		return io.ReadAll(r)
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, *size+1))
-	_, err := buf.ReadFrom(r)
-	return buf.Bytes(), err
+	if *size > maxBody {
+		return nil, fmt.Errorf("%w: the object is %d bytes; the largest body a store reads into memory is %d", object.ErrTooLarge, *size, int64(maxBody))
+	}
+	body := make([]byte, *size)
+	if n, err := io.ReadFull(r, body); err != nil {
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = fmt.Errorf("the body ended after %d of the %d bytes announced", n, *size)
+		}
+		return nil, err
+	}
+	// Read to the end, so that the connection can be reused and a body
+	// longer than announced is an error rather than cut short.
+	var one [1]byte
+	if n, err := io.ReadFull(r, one[:]); n > 0 {
+		return nil, fmt.Errorf("the body is longer than the %d bytes announced", *size)
+	} else if err != io.EOF {
+		return nil, err
+	}
+	return body, nil
 }
+
+// maxBody is object.MaxBodySize, a variable so that tests can lower it.
+var maxBody int64 = object.MaxBodySize
