@@ -28,8 +28,9 @@ import (
 //
 // It needs a store that deletes conditionally (object.Capabilities
 // ConditionalDelete; s3store on a server it does not trust for conditional
-// deletes does not): elsewhere it fails with ErrInvalid, deletes nothing and
-// makes no request. Use Delete there, or a read, a comparison and Delete,
+// deletes does not): elsewhere it fails with an error for which both
+// errors.Is(err, ErrInvalid) and errors.Is(err, object.ErrUnsupported) hold,
+// deletes nothing and makes no request. Use Delete there, or a read, a comparison and Delete,
 // which leaves a window for a concurrent write to be lost.
 //
 // When this Repo last read or wrote the record at version, DeleteVersion
@@ -110,11 +111,12 @@ func (r *Repo[T]) deleteRecordVersion(ctx context.Context, seg, version string) 
 }
 
 // errNoConditionalDelete is DeleteVersion's error on a store that cannot
-// delete conditionally; cause is the store's own error, if any.
+// delete conditionally: ErrInvalid and object.ErrUnsupported (or the
+// store's own error saying so, cause), so that a caller can tell it from
+// bad input.
 func errNoConditionalDelete(cause error) error {
-	const msg = "the store cannot delete conditionally (object.Capabilities ConditionalDelete is false), so a delete cannot depend on the record's version; use Delete"
-	if cause != nil {
-		return errorf(ErrInvalid, msg+" (%w)", cause)
+	if cause == nil {
+		cause = object.ErrUnsupported
 	}
-	return invalidf(msg)
+	return errorf(ErrInvalid, "the store cannot delete conditionally (object.Capabilities ConditionalDelete is false), so a delete cannot depend on the record's version; use Delete (%w)", cause)
 }

@@ -332,8 +332,8 @@ func TestDeleteVersionUnsupported(t *testing.T) {
 	}
 	st.Reset()
 	err = r.DeleteVersion(ctx, "k", rec.Version)
-	if !errors.Is(err, repo.ErrInvalid) || !strings.Contains(err.Error(), "ConditionalDelete") {
-		t.Fatalf("DeleteVersion without conditional deletes: %v, want ErrInvalid naming ConditionalDelete", err)
+	if !errors.Is(err, repo.ErrInvalid) || !errors.Is(err, object.ErrUnsupported) || !strings.Contains(err.Error(), "ConditionalDelete") {
+		t.Fatalf("DeleteVersion without conditional deletes: %v, want ErrInvalid and object.ErrUnsupported naming ConditionalDelete", err)
 	}
 	if c := st.Reset(); c.Total() != 0 {
 		t.Errorf("requests: %v, want none", c)
