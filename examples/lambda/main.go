@@ -5,6 +5,7 @@
 // Environment:
 //
 //	NODB_STORE   the store URL, s3://bucket/prefix?region=...
+//	             (file:///dir for a local run, as in the emulator test)
 //
 // See README.md for the bucket notification configuration, the IAM
 // permissions and deployment. Build:
@@ -91,11 +92,17 @@ func (a *app) Handle(ctx context.Context, ev events.S3Event) error {
 	return change.Deliver(ctx, evs, a.handle)
 }
 
-// bucketPrefix returns the bucket and the key prefix of an s3:// URL.
+// bucketPrefix returns the bucket and the key prefix whose events concern
+// the store that storeURL names: for s3://bucket/prefix that bucket and
+// prefix; for file:///dir (a local run, such as the emulator test) any
+// bucket and no prefix, the event keys naming the directory's objects.
 func bucketPrefix(storeURL string) (string, string, error) {
 	u, err := url.Parse(storeURL)
-	if err != nil || u.Scheme != "s3" || u.Host == "" {
-		return "", "", fmt.Errorf("NODB_STORE=%q: want s3://bucket/prefix", storeURL)
+	switch {
+	case err == nil && u.Scheme == "file":
+		return "", "", nil
+	case err != nil || u.Scheme != "s3" || u.Host == "":
+		return "", "", fmt.Errorf("NODB_STORE=%q: want s3://bucket/prefix (or file:///dir for a local run)", storeURL)
 	}
 	prefix := strings.TrimPrefix(u.Path, "/")
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {

@@ -73,6 +73,13 @@ func (r *OrderRepo) Delete(ctx context.Context, key int64) error {
 	return r.Repo.Delete(ctx, key)
 }
 
+// DeleteVersion removes the Order stored under key only if its current version
+// is version (from GetRecord): errors.Is(err, repo.ErrConflict) when it
+// changed since, repo.ErrNotFound when it is missing. See repo.Repo.DeleteVersion.
+func (r *OrderRepo) DeleteVersion(ctx context.Context, key int64, version string) error {
+	return r.Repo.DeleteVersion(ctx, key, version)
+}
+
 // FindByCoupon returns the Order values whose Coupon is value, in key order.
 // Coupon is omitempty: querying its zero value is an error.
 func (r *OrderRepo) FindByCoupon(ctx context.Context, value string) iter.Seq2[Order, error] {

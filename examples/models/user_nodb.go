@@ -71,6 +71,13 @@ func (r *UserRepo) Delete(ctx context.Context, key string) error {
 	return r.Repo.Delete(ctx, key)
 }
 
+// DeleteVersion removes the User stored under key only if its current version
+// is version (from GetRecord): errors.Is(err, repo.ErrConflict) when it
+// changed since, repo.ErrNotFound when it is missing. See repo.Repo.DeleteVersion.
+func (r *UserRepo) DeleteVersion(ctx context.Context, key string, version string) error {
+	return r.Repo.DeleteVersion(ctx, key, version)
+}
+
 // FindByAge returns the User values whose Age is value, in key order.
 func (r *UserRepo) FindByAge(ctx context.Context, value int) iter.Seq2[User, error] {
 	return r.Repo.Find(ctx, UserFieldAge, value)

@@ -315,6 +315,11 @@ func ctxParam() *jen.Statement { return jen.Id("ctx").Qual("context", "Context")
 //	func (r *UserRepo) Delete(ctx context.Context, key string) error {
 //		return r.Repo.Delete(ctx, key)
 //	}
+//
+//	// DeleteVersion ...
+//	func (r *UserRepo) DeleteVersion(ctx context.Context, key string, version string) error {
+//		return r.Repo.DeleteVersion(ctx, key, version)
+//	}
 func (g *gen) keyMethods(m *Model) {
 	key := func() *jen.Statement { return jen.Id("key").Add(g.typ(m.Key.Type)) }
 	model := g.modelType(m)
@@ -341,6 +346,11 @@ func (g *gen) keyMethods(m *Model) {
 	g.method(m, "Delete", "Delete removes the %s stored under key and its index entries. A missing\nkey is an error for which errors.Is(err, repo.ErrNotFound) holds.", m.Name).
 		Params(ctxParam(), key()).Error().
 		Block(call("Delete"))
+	g.f.Line()
+
+	g.method(m, "DeleteVersion", "DeleteVersion removes the %s stored under key only if its current version\nis version (from GetRecord): errors.Is(err, repo.ErrConflict) when it\nchanged since, repo.ErrNotFound when it is missing. See repo.Repo.DeleteVersion.", m.Name).
+		Params(ctxParam(), key(), jen.Id("version").String()).Error().
+		Block(call("DeleteVersion", jen.Id("version")))
 	g.f.Line()
 }
 

@@ -69,6 +69,13 @@ func (r *BookmarkRepo) Delete(ctx context.Context, key string) error {
 	return r.Repo.Delete(ctx, key)
 }
 
+// DeleteVersion removes the Bookmark stored under key only if its current version
+// is version (from GetRecord): errors.Is(err, repo.ErrConflict) when it
+// changed since, repo.ErrNotFound when it is missing. See repo.Repo.DeleteVersion.
+func (r *BookmarkRepo) DeleteVersion(ctx context.Context, key string, version string) error {
+	return r.Repo.DeleteVersion(ctx, key, version)
+}
+
 // FindByCreated returns the Bookmark values whose Created is value, in key order.
 func (r *BookmarkRepo) FindByCreated(ctx context.Context, value time.Time) iter.Seq2[Bookmark, error] {
 	return r.Repo.Find(ctx, BookmarkFieldCreated, value)

@@ -5,12 +5,12 @@
 //	POST   /bookmarks                 create: {"url", "title", "tag"}; 201, ETag; 409 if the URL or id is taken
 //	GET    /bookmarks/{id}            read; ETag; 304 on If-None-Match; 404
 //	PUT    /bookmarks/{id}            replace url, title, tag, clicks; If-Match required (428 without, 412 when stale)
-//	DELETE /bookmarks/{id}            delete; optional If-Match (412 when stale); 204; 404
+//	DELETE /bookmarks/{id}            delete; optional If-Match (412 when stale, checked by the DELETE itself); 204; 404
 //	GET    /bookmarks?tag=&limit=&cursor=   newest first, a page at a time: {"items": [...], "next": "..."}
 //
 // An ETag is the record's NoDB version in quotes: If-Match maps onto
-// Repo.Replace with that version, so two clients that read the same state
-// cannot both write over it. Errors are JSON too: {"error": "..."}, with
+// Repo.Replace and Repo.DeleteVersion with that version, so two clients
+// that read the same state cannot both write over it (or delete it). Errors are JSON too: {"error": "..."}, with
 // 400 for bad input naming what was wrong.
 package bookmarks
 
@@ -176,9 +176,18 @@ func (s *Server) replace(w http.ResponseWriter, req *http.Request) {
 func (s *Server) delete(w http.ResponseWriter, req *http.Request) {
 	id := req.PathValue("id")
 	ctx := req.Context()
-	if ifMatch := req.Header.Get("If-Match"); ifMatch != "" {
-		// NoDB's Delete is unconditional: the check narrows the window
-		// but a write between it and the DELETE is not detected.
+	ifMatch := req.Header.Get("If-Match")
+	if ifMatch == "" {
+		if err := s.r.Delete(ctx, id); err != nil {
+			failRepo(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	version, ok := oneETag(ifMatch)
+	if !ok {
+		// "*" or a list: the current version, if the header names it.
 		rec, err := s.r.GetRecord(ctx, id)
 		if err != nil {
 			failRepo(w, err)
@@ -188,12 +197,24 @@ func (s *Server) delete(w http.ResponseWriter, req *http.Request) {
 			fail(w, http.StatusPreconditionFailed, fmt.Errorf("bookmark %q has changed since version %s: GET it again", id, ifMatch))
 			return
 		}
+		version = rec.Version
 	}
-	if err := s.r.Delete(ctx, id); err != nil {
+	// DeleteVersion conditions the DELETE itself on the version: a writer
+	// that got in after the client's GET makes it fail with ErrConflict,
+	// answered with 412, and nothing is deleted.
+	err := s.r.DeleteVersion(ctx, id, version)
+	switch {
+	case errors.Is(err, object.ErrUnsupported):
+		// A store without conditional deletes (s3store with
+		// conditional_delete=false): say so rather than delete unsafely.
+		fail(w, http.StatusNotImplemented, fmt.Errorf("DELETE with If-Match needs a store that deletes conditionally: %w", err))
+	case errors.Is(err, repo.ErrConflict):
+		fail(w, http.StatusPreconditionFailed, fmt.Errorf("bookmark %q has changed since version %s: GET it again", id, ifMatch))
+	case err != nil:
 		failRepo(w, err)
-		return
+	default:
+		w.WriteHeader(http.StatusNoContent)
 	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) list(w http.ResponseWriter, req *http.Request) {
@@ -308,6 +329,16 @@ func newID() string {
 }
 
 func quoteETag(version string) string { return `"` + version + `"` }
+
+// oneETag returns the version that an If-Match header of one strong ETag
+// names; ok is false for "*", a list, or anything else.
+func oneETag(header string) (version string, ok bool) {
+	t := strings.TrimSpace(header)
+	if len(t) < 3 || t[0] != '"' || t[len(t)-1] != '"' || strings.ContainsAny(t[1:len(t)-1], `",`) {
+		return "", false
+	}
+	return t[1 : len(t)-1], true
+}
 
 // matches reports whether an If-Match or If-None-Match header names
 // version: "*", or a list of strong ETags.

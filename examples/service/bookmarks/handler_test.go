@@ -18,6 +18,7 @@ import (
 	"github.com/nodb-go/nodb/internal/s3test"
 	"github.com/nodb-go/nodb/repo"
 	"github.com/nodb-go/nodb/repo/object"
+	"github.com/nodb-go/nodb/repo/s3store"
 )
 
 func TestMain(m *testing.M) { s3test.Main(m) }
@@ -320,8 +321,10 @@ func testETags(t *testing.T, c client) {
 	// * overwrites whatever is stored; echoing back a GET body works.
 	b := g.bookmark(t)
 	b.Title = "three"
-	c.want(c.do("PUT", "/bookmarks/a", b, "If-Match", "*"), 200)
+	v3 := c.want(c.do("PUT", "/bookmarks/a", b, "If-Match", "*"), 200).etag()
+	c.want(c.do("DELETE", "/bookmarks/a", nil, "If-Match", v2), 412)
 	c.want(c.do("DELETE", "/bookmarks/a", nil, "If-Match", `"nope", *`), 204)
+	c.want(c.do("DELETE", "/bookmarks/a", nil, "If-Match", v3), 404)
 }
 
 func testBadInput(t *testing.T, c client) {
@@ -490,4 +493,76 @@ func testSchemaUpgrade(t *testing.T, st object.Store) {
 	if s := string(obj.Body); !strings.Contains(s, `"title":"New title"`) || strings.Contains(s, `"name"`) {
 		t.Errorf("stored record after PUT: %s", s)
 	}
+}
+
+// beforeRecordDelete runs f once, before the first record DELETE it
+// forwards: a writer that gets in between the handler's read and its
+// DELETE.
+type beforeRecordDelete struct {
+	object.Store
+	f    func()
+	once sync.Once
+}
+
+func (s *beforeRecordDelete) Delete(ctx context.Context, key string, opts object.DeleteOptions) error {
+	if strings.Contains(key, "/r/") {
+		s.once.Do(s.f)
+	}
+	return s.Store.Delete(ctx, key, opts)
+}
+
+// TestDeleteIfMatch: DELETE with If-Match is decided by the DELETE itself
+// (Repo.DeleteVersion), so a write that lands after the client's GET, even
+// after the handler has looked at the record, makes it 412 and is kept. On
+// a store that cannot delete conditionally it is 501, and nothing is
+// deleted.
+func TestDeleteIfMatch(t *testing.T) {
+	ctx := context.Background()
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			store := st.open(t)
+			other, err := NewBookmarkRepo(store, Options)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws := &beforeRecordDelete{Store: store, f: func() {
+				if _, err := other.Update(ctx, "w", func(b *Bookmark) error { b.Clicks = 42; return nil }); err != nil {
+					t.Errorf("the other writer: %v", err)
+				}
+			}}
+			c := serve(t, ws)
+			for _, ifMatch := range []func(etag string) string{
+				func(etag string) string { return etag },           // one ETag: DeleteVersion at once
+				func(etag string) string { return `"x", ` + etag }, // a list: GetRecord, then DeleteVersion
+			} {
+				ws.once = sync.Once{}
+				c.want(c.do("POST", "/bookmarks", map[string]any{"id": "w", "url": "https://w.example/"}), 201)
+				e := c.want(c.do("GET", "/bookmarks/w", nil), 200).etag()
+				r := c.want(c.do("DELETE", "/bookmarks/w", nil, "If-Match", ifMatch(e)), 412)
+				if !strings.Contains(r.errorText(t), "changed") {
+					t.Errorf("412 body %s", r.body)
+				}
+				g := c.want(c.do("GET", "/bookmarks/w", nil), 200)
+				if b := g.bookmark(t); b.Clicks != 42 {
+					t.Errorf("the write that got in: clicks %d, want 42", b.Clicks)
+				}
+				// With the current ETag it goes.
+				c.want(c.do("DELETE", "/bookmarks/w", nil, "If-Match", ifMatch(g.etag())), 204)
+				c.want(c.do("GET", "/bookmarks/w", nil), 404)
+				c.want(c.do("DELETE", "/bookmarks/w", nil, "If-Match", ifMatch(g.etag())), 404)
+			}
+		})
+	}
+	t.Run("s3 without conditional deletes", func(t *testing.T) {
+		store := s3test.NewStore(t, &s3store.Options{NoConditionalDelete: true})
+		t.Cleanup(func() { store.Close() })
+		c := serve(t, store)
+		e := c.want(c.do("POST", "/bookmarks", map[string]any{"id": "n", "url": "https://n.example/"}), 201).etag()
+		r := c.want(c.do("DELETE", "/bookmarks/n", nil, "If-Match", e), 501)
+		if !strings.Contains(r.errorText(t), "conditional") {
+			t.Errorf("501 body %s", r.body)
+		}
+		c.want(c.do("GET", "/bookmarks/n", nil), 200)
+		c.want(c.do("DELETE", "/bookmarks/n", nil), 204)
+	})
 }
