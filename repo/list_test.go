@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nodb-go/nodb/repo"
+	"github.com/nodb-go/nodb/repo/gen"
 	"github.com/nodb-go/nodb/repo/memstore"
 	"github.com/nodb-go/nodb/repo/meter"
 	"github.com/nodb-go/nodb/repo/object"
@@ -452,5 +453,230 @@ func TestListModelErrors(t *testing.T) {
 	}
 	if err := first(posts.Find(ctx, "Nums", "x")); !errors.Is(err, repo.ErrInvalid) {
 		t.Errorf("Find Nums with a string: %v", err)
+	}
+}
+
+// TestListCheckRepair: Check finds a missing element entry and an orphan
+// one, repair fixes both, and a second Check finds nothing.
+func TestListCheckRepair(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	posts := newRepo[Post](t, st, func(o *repo.Options) { o.ClaimLease = time.Nanosecond })
+	for i := range 4 {
+		if err := posts.Create(ctx, Post{ID: fmt.Sprint("p", i), Tags: []string{"go", fmt.Sprint("t", i)}, Nums: []int{i}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(deleteAll(ctx, st, "Post/i/Tags/"+gen.IndexString("t1")+"/p1"))                               // missing
+	_, err := st.Put(ctx, "Post/i/Tags/"+gen.IndexString("ghost")+"/p2", nil, object.PutOptions{}) // orphan
+	must(err)
+	time.Sleep(5 * time.Millisecond)
+	rep, err := posts.Check(ctx, false)
+	must(err)
+	if rep.OrphanEntries != 1 || rep.MissingEntries != 1 || rep.Records != 4 || rep.Entries != 12 {
+		t.Fatalf("Check: %+v", rep)
+	}
+	if got := collect(t, posts.Find(ctx, "Tags", "t1")); len(got) != 0 {
+		t.Fatalf("before repair Find t1: %v", postIDs(got))
+	}
+	rep, err = posts.Check(ctx, true)
+	must(err)
+	if rep.Repaired != 2 {
+		t.Fatalf("repair: %+v", rep)
+	}
+	rep, err = posts.Check(ctx, false)
+	if err != nil || !rep.OK() || rep.Repaired != 0 || rep.Entries != 12 {
+		t.Fatalf("after repair: %+v %v", rep, err)
+	}
+	if got := postIDs(collect(t, posts.Find(ctx, "Tags", "t1"))); !slices.Equal(got, []string{"p1"}) {
+		t.Fatalf("after repair Find t1: %v", got)
+	}
+	if got := collect(t, posts.Find(ctx, "Tags", "go")); len(got) != 4 {
+		t.Fatalf("after repair Find go: %v", postIDs(got))
+	}
+}
+
+// PlainPost is Post before its lists were indexed.
+type PlainPost struct {
+	ID    string `nodb:"key"`
+	Tags  []string
+	Nums  []int
+	Title string
+}
+
+// ListPost indexes PlainPost's lists.
+type ListPost struct {
+	ID    string   `nodb:"key"`
+	Tags  []string `nodb:"index"`
+	Nums  []int    `nodb:"index"`
+	Title string
+}
+
+// TestListReindex: list indexes added to a model with records are built by
+// Reindex, and rebuilt by Rebuild, which drops entries no record backs.
+func TestListReindex(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st object.Store, _ func() object.Store) {
+		ctx := context.Background()
+		name := func(o *repo.Options) { o.Model = "Posts"; o.ClaimLease = time.Nanosecond }
+		old := newRepo[PlainPost](t, st, name)
+		for i := range 12 {
+			if err := old.Create(ctx, PlainPost{ID: fmt.Sprint("o", i), Tags: []string{"all", []string{"a", "b", "c"}[i%3]}, Nums: []int{i, i + 1}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		nw := newRepo[ListPost](t, st, name)
+		if err := first(nw.Find(ctx, "Tags", "a")); !errors.Is(err, repo.ErrNotBuilt) {
+			t.Fatalf("Find before Reindex: %v", err)
+		}
+		if err := nw.Create(ctx, ListPost{ID: "n1", Tags: []string{"a", "new"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := nw.Reindex(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := postIDs2(collect(t, nw.Find(ctx, "Tags", "a"))); !slices.Equal(got, []string{"n1", "o0", "o3", "o6", "o9"}) {
+			t.Fatalf("Find after Reindex: %v", got)
+		}
+		if got := postIDs2(collect(t, nw.Range(ctx, "Nums", 3, 4))); !slices.Equal(got, []string{"o2", "o3", "o4"}) {
+			t.Fatalf("Range after Reindex: %v", got)
+		}
+		if n, err := nw.CountBy(ctx, "Tags", "all"); err != nil || n != 12 {
+			t.Fatalf("CountBy after Reindex: %d %v", n, err)
+		}
+		rep, err := nw.Check(ctx, false)
+		if err != nil || !rep.OK() || rep.Entries != 12*4+2 {
+			t.Fatalf("Check after Reindex: %+v %v", rep, err)
+		}
+		// A lost entry and a stray one: Rebuild sweeps both.
+		if err := deleteAll(ctx, st, "Posts/i/Tags/"+gen.IndexString("b")+"/o1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Put(ctx, "Posts/i/Tags/"+gen.IndexString("zz")+"/o1", nil, object.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+		if err := nw.Rebuild(ctx, "Tags"); err != nil {
+			t.Fatal(err)
+		}
+		if got := postIDs2(collect(t, nw.Find(ctx, "Tags", "b"))); !slices.Equal(got, []string{"o1", "o10", "o4", "o7"}) {
+			t.Fatalf("Find after Rebuild: %v", got)
+		}
+		rep, err = nw.Check(ctx, false)
+		if err != nil || !rep.OK() || rep.Entries != 12*4+2 {
+			t.Fatalf("Check after Rebuild: %+v %v", rep, err)
+		}
+	})
+}
+
+func postIDs2(ps []ListPost) []string {
+	out := []string{}
+	for _, p := range ps {
+		out = append(out, p.ID)
+	}
+	return out
+}
+
+// AsyncPost's Labels are indexed by the indexer, not by writers.
+type AsyncPost struct {
+	ID     string   `nodb:"key"`
+	Labels []string `nodb:"index,async"`
+}
+
+// TestListAsync: an async list index costs writers nothing; IndexKey and
+// SweepIndexes write and remove one entry per element added or removed.
+func TestListAsync(t *testing.T) {
+	ctx := context.Background()
+	m := meter.Wrap(memstore.New())
+	r := newRepo[AsyncPost](t, m)
+	if err := r.Create(ctx, AsyncPost{ID: "warm"}); err != nil {
+		t.Fatal(err)
+	}
+	m.Reset()
+	if err := r.Create(ctx, AsyncPost{ID: "a", Labels: []string{"x", "y", "z"}}); err != nil {
+		t.Fatal(err)
+	}
+	if c := m.Reset(); c.Put != 1 || c.Total() != 1 {
+		t.Errorf("Create with an async list: %v, want 1 PUT", c)
+	}
+	if got := collect(t, r.Find(ctx, "Labels", "y")); len(got) != 0 {
+		t.Fatalf("Find before indexing: %v", got)
+	}
+	if err := r.IndexKey(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	// 2 GETs (state, record), 3 entry PUTs, 1 state PUT, the record again.
+	if c := m.Reset(); c.Get != 3 || c.Put != 4 || c.Delete != 0 {
+		t.Errorf("IndexKey of 3 new elements: %v", c)
+	}
+	if got := collect(t, r.Find(ctx, "Labels", "y")); len(got) != 1 {
+		t.Fatalf("Find after IndexKey: %v", got)
+	}
+	if _, err := r.Update(ctx, "a", func(p *AsyncPost) error { p.Labels = []string{"x", "z", "w"}; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	m.Reset()
+	if err := r.IndexKey(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if c := m.Reset(); c.Get != 3 || c.Put != 2 || c.Delete != 1 {
+		t.Errorf("IndexKey adding one element and removing one: %v, want 3 GETs, 2 PUTs, 1 DELETE", c)
+	}
+	if err := r.Create(ctx, AsyncPost{ID: "b", Labels: []string{"w"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.SweepIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(t, r.Find(ctx, "Labels", "w")); len(got) != 2 {
+		t.Fatalf("Find after SweepIndexes: %v", got)
+	}
+	if got := collect(t, r.Find(ctx, "Labels", "y")); len(got) != 0 {
+		t.Fatalf("Find of a removed element: %v", got)
+	}
+	if rep, err := r.Check(ctx, false); err != nil || !rep.OK() || rep.Entries != 4 {
+		t.Fatalf("Check: %+v %v", rep, err)
+	}
+}
+
+// TestListMigrate: Migrate rewrites old records with their list entries
+// maintained; an upgrade step that changes a list moves its entries.
+func TestListMigrate(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	v0 := newRepo[ListPost](t, st)
+	for i := range 5 {
+		if err := v0.Create(ctx, ListPost{ID: fmt.Sprint("m", i), Tags: []string{"old", fmt.Sprint(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v1 := newRepo[ListPost](t, st, func(o *repo.Options) {
+		o.SchemaVersion = 1
+		o.Upgrades = map[int]repo.Upgrade{0: repo.ConvertField("Tags", func(old any) (any, error) {
+			out := []any{"new"}
+			for _, e := range old.([]any) {
+				if e != "old" {
+					out = append(out, e)
+				}
+			}
+			return out, nil
+		})}
+	})
+	if _, err := v1.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(t, v1.Find(ctx, "Tags", "new")); len(got) != 5 {
+		t.Fatalf("Find new after Migrate: %v", postIDs2(got))
+	}
+	if got := collect(t, v1.Find(ctx, "Tags", "old")); len(got) != 0 {
+		t.Fatalf("Find old after Migrate: %v", postIDs2(got))
+	}
+	if rep, err := v1.Check(ctx, false); err != nil || !rep.OK() || rep.Entries != 10 {
+		t.Fatalf("Check after Migrate: %+v %v", rep, err)
 	}
 }
