@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
-	"slices"
 	"strings"
+
+	"github.com/nodb-go/nodb/repo/internal/encode"
 )
 
 // List fields: nodb:"index" on a slice of an indexable kind ([]string,
@@ -30,7 +31,7 @@ import (
 // deletes one, and the others stay as they are.
 
 // listSep separates the element segments of a list index's set.
-const listSep = "/"
+const listSep = encode.ListSep
 
 // segsOf returns the value segments of set, an indexOf string: none for "",
 // one for a scalar, the elements for a list.
@@ -58,15 +59,9 @@ func hasSeg(set, vseg string) bool {
 }
 
 // joinSegs returns the set of segs (in any order, with duplicates and ""
-// for skipped zero values) as an indexOf string.
-func joinSegs(segs []string) string {
-	slices.Sort(segs)
-	segs = slices.Compact(segs)
-	if len(segs) > 0 && segs[0] == "" {
-		segs = segs[1:]
-	}
-	return strings.Join(segs, listSep)
-}
+// for skipped zero values) as an indexOf string. Generated code makes the
+// same string (gen.IndexList).
+func joinSegs(segs []string) string { return encode.JoinSet(segs) }
 
 // slot is one index value a record holds: value segment vseg of index
 // m.indexes[pos], whose state the record's envelope keeps under key.
