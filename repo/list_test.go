@@ -180,6 +180,7 @@ func verifyPosts(t *testing.T, posts *repo.Repo[Post], o postOracle, rng *rand.R
 	check(fmt.Sprintf("Range Tags [%q, %q]", tlo, thi), postIDs(collect(t, posts.Range(ctx, "Tags", tlo, thi))), want)
 	check(fmt.Sprintf("RangePage Tags [%q, %q]", tlo, thi), pages(t, func(c string, n int) (repo.Page[Post], error) { return posts.RangePage(ctx, "Tags", tlo, thi, c, n) }, 1+rng.IntN(3)), want)
 	check(fmt.Sprintf("Query Between Tags [%q, %q]", tlo, thi), postIDs(collect(t, posts.Query().Between("Tags", tlo, thi).All(ctx))), want)
+	check(fmt.Sprintf("Query Between Tags [%q, %q] Keys", tlo, thi), collect(t, posts.Query().Between("Tags", tlo, thi).Keys(ctx)), want)
 	wantDesc := o.where(inRange(tagsOf, tlo, thi, true, strKey), true)
 	check(fmt.Sprintf("Query Between Tags [%q, %q] Desc", tlo, thi), postIDs(collect(t, posts.Query().Between("Tags", tlo, thi).Desc().All(ctx))), wantDesc)
 	check(fmt.Sprintf("Query Between Tags [%q, %q] Desc pages", tlo, thi), pages(t, func(c string, n int) (repo.Page[Post], error) {

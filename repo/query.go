@@ -129,6 +129,9 @@ type query[T any] struct {
 	// reverse lists the range in full, then yields it in descending byte
 	// order (see listing); a cursor is then an upper bound.
 	reverse bool
+	// multi: a scan over a list index, which may list one record under
+	// several values (list.go).
+	multi bool
 }
 
 // Find returns the records whose field equals value, in key order. field is

@@ -201,6 +201,10 @@ func (q *Query[T]) Keys(ctx context.Context) iter.Seq2[string, error] {
 			return
 		}
 		n, last := 0, "\x00"
+		var seen map[string]bool // a list's scan meets a record once per element in range
+		if p.q.multi {
+			seen = map[string]bool{}
+		}
 		for info, err := range q.r.listing(ctx, p.q, "", 0) {
 			if err != nil {
 				fail(err)
@@ -214,10 +218,13 @@ func (q *Query[T]) Keys(ctx context.Context) iter.Seq2[string, error] {
 				continue
 			}
 			seg := p.q.seg(rest)
-			if seg == last {
+			if seg == last || seen[seg] {
 				continue
 			}
 			last = seg
+			if seen != nil {
+				seen[seg] = true
+			}
 			text, err := q.r.keyTextOf(seg)
 			if err != nil {
 				fail(err)

@@ -85,6 +85,7 @@ func (r *Repo[T]) scanQuery(ix *indexDef, sb scanBounds, desc bool, op, fp strin
 		prefix:  prefix,
 		reverse: desc != ix.desc,
 		groups:  desc != ix.desc,
+		multi:   ix.list,
 		seg: func(rest string) string {
 			_, tail, _ := strings.Cut(rest, "/")
 			return entrySeg(tail)
