@@ -474,7 +474,7 @@ func TestListCheckRepair(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(deleteAll(ctx, st, "Post/i/Tags/"+gen.IndexString("t1")+"/p1"))                               // missing
+	must(deleteAll(ctx, st, "Post/i/Tags/"+gen.IndexString("t1")+"/p1"))                           // missing
 	_, err := st.Put(ctx, "Post/i/Tags/"+gen.IndexString("ghost")+"/p2", nil, object.PutOptions{}) // orphan
 	must(err)
 	time.Sleep(5 * time.Millisecond)
