@@ -9,8 +9,8 @@ import (
 	"github.com/nodb-go/nodb/repo/memstore"
 )
 
-// Bookmark has a list field: every tag is indexed.
-type Bookmark struct {
+// Link has a list field: every tag is indexed.
+type Link struct {
 	URL  string   `nodb:"key"`
 	Tags []string `nodb:"index"`
 }
@@ -20,39 +20,39 @@ type Bookmark struct {
 // added and removed.
 func ExampleRepo_Find_listField() {
 	ctx := context.Background()
-	bookmarks, err := repo.New[Bookmark](memstore.New())
+	links, err := repo.New[Link](memstore.New())
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, b := range []Bookmark{
+	for _, b := range []Link{
 		{URL: "https://go.dev", Tags: []string{"go", "docs"}},
 		{URL: "https://pkg.go.dev", Tags: []string{"go", "packages"}},
 		{URL: "https://aws.amazon.com/s3", Tags: []string{"s3", "docs"}},
 	} {
-		if err := bookmarks.Create(ctx, b); err != nil {
+		if err := links.Create(ctx, b); err != nil {
 			log.Fatal(err)
 		}
 	}
-	for b, err := range bookmarks.Find(ctx, "Tags", "docs") {
+	for b, err := range links.Find(ctx, "Tags", "docs") {
 		if err != nil {
 			log.Fatal(err)
 		}
 		fmt.Println("docs:", b.URL)
 	}
 	// Two conditions on one list: records holding both elements.
-	for b, err := range bookmarks.Query().Where("Tags", "go").Where("Tags", "docs").All(ctx) {
+	for b, err := range links.Query().Where("Tags", "go").Where("Tags", "docs").All(ctx) {
 		if err != nil {
 			log.Fatal(err)
 		}
 		fmt.Println("go and docs:", b.URL)
 	}
-	if _, err := bookmarks.Update(ctx, "https://go.dev", func(b *Bookmark) error {
+	if _, err := links.Update(ctx, "https://go.dev", func(b *Link) error {
 		b.Tags = []string{"go", "tour"} // "docs" removed, "tour" added
 		return nil
 	}); err != nil {
 		log.Fatal(err)
 	}
-	n, err := bookmarks.CountBy(ctx, "Tags", "docs")
+	n, err := links.CountBy(ctx, "Tags", "docs")
 	if err != nil {
 		log.Fatal(err)
 	}
