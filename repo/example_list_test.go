@@ -9,8 +9,8 @@ import (
 	"github.com/nodb-go/nodb/repo/memstore"
 )
 
-// Link has a list field: every tag is indexed.
-type Link struct {
+// TaggedPage has a list field: every tag is indexed.
+type TaggedPage struct {
 	URL  string   `nodb:"key"`
 	Tags []string `nodb:"index"`
 }
@@ -20,11 +20,11 @@ type Link struct {
 // added and removed.
 func ExampleRepo_Find_listField() {
 	ctx := context.Background()
-	links, err := repo.New[Link](memstore.New())
+	links, err := repo.New[TaggedPage](memstore.New())
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, b := range []Link{
+	for _, b := range []TaggedPage{
 		{URL: "https://go.dev", Tags: []string{"go", "docs"}},
 		{URL: "https://pkg.go.dev", Tags: []string{"go", "packages"}},
 		{URL: "https://aws.amazon.com/s3", Tags: []string{"s3", "docs"}},
@@ -46,7 +46,7 @@ func ExampleRepo_Find_listField() {
 		}
 		fmt.Println("go and docs:", b.URL)
 	}
-	if _, err := links.Update(ctx, "https://go.dev", func(b *Link) error {
+	if _, err := links.Update(ctx, "https://go.dev", func(b *TaggedPage) error {
 		b.Tags = []string{"go", "tour"} // "docs" removed, "tour" added
 		return nil
 	}); err != nil {
