@@ -131,6 +131,11 @@ type checker[T any] struct {
 	vals  []uint64 // record number*k + index position -> value hash, 0: no value
 	bad   []bool   // record number -> unreadable
 	state []uint8  // record number*k + index position -> hasEntry|hasClaim
+	// The elements of list indexes (list.go): record number n's are
+	// elems[elemAt[n]:elemAt[n+1]], sorted by position and hash. For a
+	// list position, vals holds the hash of the whole set.
+	elems  []elemRec
+	elemAt []int32
 
 	unknown map[string]bool
 	stale   []staleClaim // claims to release after the last pass
@@ -144,6 +149,68 @@ const (
 	hasEntry = 1 << iota
 	hasClaim
 )
+
+// elemRec is one element of a record's list index in a Check pass: 16
+// bytes besides the record's.
+type elemRec struct {
+	h   uint64 // hashSeg of the element's segment
+	pos int32
+	st  uint8 // hasEntry
+}
+
+func cmpElem(a, b elemRec) int {
+	if a.pos != b.pos {
+		return int(a.pos - b.pos)
+	}
+	switch {
+	case a.h < b.h:
+		return -1
+	case a.h > b.h:
+		return 1
+	}
+	return 0
+}
+
+// elem returns the element of list index pos with hash h of record n, or
+// nil.
+func (c *checker[T]) elem(n int32, pos int, h uint64) *elemRec {
+	rs := c.elems[c.elemAt[n]:c.elemAt[n+1]]
+	i, ok := slices.BinarySearchFunc(rs, elemRec{h: h, pos: int32(pos)}, cmpElem)
+	if !ok {
+		return nil
+	}
+	return &rs[i]
+}
+
+// listElems returns the elements of the list indexes among segs, the
+// indexOf strings of a record, sorted for elem.
+func (c *checker[T]) listElems(segs []string) []elemRec {
+	var out []elemRec
+	for sl := range c.r.m.slots(segs) {
+		if c.r.m.indexes[sl.pos].list {
+			out = append(out, elemRec{h: hashSeg(sl.vseg), pos: int32(sl.pos)})
+		}
+	}
+	slices.SortFunc(out, cmpElem)
+	return slices.CompactFunc(out, func(a, b elemRec) bool { return cmpElem(a, b) == 0 })
+}
+
+// missingSlots returns the values whose entries fill writes: of each
+// scalar index position in entries its value, of each list position the
+// elements whose hashes are in elems.
+func (c *checker[T]) missingSlots(segs []string, entries []int, elems []elemRec) []slot {
+	var out []slot
+	for sl := range c.r.m.slots(segs) {
+		if !slices.Contains(entries, sl.pos) {
+			continue
+		}
+		if c.r.m.indexes[sl.pos].list && !slices.ContainsFunc(elems, func(e elemRec) bool { return int(e.pos) == sl.pos && e.h == hashSeg(sl.vseg) }) {
+			continue
+		}
+		out = append(out, sl)
+	}
+	return out
+}
 
 // checkBatch is how many listed objects Check reads before it processes
 // them, and how many repairs it queues before it runs them.
@@ -268,8 +335,10 @@ func (c *checker[T]) scanRecords(ctx context.Context) error {
 	r := c.r
 	prefix := r.base + "r/"
 	c.segs, c.vals, c.bad, c.state = c.segs[:0], c.vals[:0], c.bad[:0], c.state[:0]
+	c.elems, c.elemAt = c.elems[:0], append(c.elemAt[:0], 0)
 	type result struct {
 		hashes []uint64
+		elems  []elemRec
 		found  bool
 		bad    error
 	}
@@ -293,6 +362,7 @@ func (c *checker[T]) scanRecords(ctx context.Context) error {
 				for j, s := range segs {
 					res.hashes[j] = hashSeg(s)
 				}
+				res.elems = c.listElems(segs)
 				return nil
 			}
 		}
@@ -315,7 +385,9 @@ func (c *checker[T]) scanRecords(ctx context.Context) error {
 				c.rep.Problems = append(c.rep.Problems, strings.TrimPrefix(res.bad.Error(), ErrCorrupt.Error()+": ")+" (its entries and claims are kept)")
 			} else {
 				c.vals = append(c.vals, res.hashes...)
+				c.elems = append(c.elems, res.elems...)
 			}
+			c.elemAt = append(c.elemAt, int32(len(c.elems)))
 			c.state = append(c.state, make([]uint8, c.k)...)
 		}
 		batch = batch[:0]
@@ -384,7 +456,12 @@ func (c *checker[T]) scanEntries(ctx context.Context) error {
 			if c.bad[n] {
 				continue // held by a record this model cannot read
 			}
-			if c.vals[int(n)*c.k+pos] == hashSeg(vseg) {
+			if r.m.indexes[pos].list {
+				if e := c.elem(n, pos, hashSeg(vseg)); e != nil {
+					e.st |= hasEntry
+					continue
+				}
+			} else if c.vals[int(n)*c.k+pos] == hashSeg(vseg) {
 				c.state[int(n)*c.k+pos] |= hasEntry
 				continue
 			}
@@ -403,7 +480,7 @@ func (c *checker[T]) scanEntries(ctx context.Context) error {
 				}
 				return err
 			}
-			if found && segs[pos] == vseg && r.expectsEntry(pos) {
+			if found && hasSeg(segs[pos], vseg) && r.expectsEntry(pos) {
 				return nil
 			}
 			switch {
@@ -589,8 +666,22 @@ func (c *checker[T]) fillMissing(ctx context.Context) error {
 			continue
 		}
 		var entries, claims []int
+		var elems []elemRec // the missing elements of lists
 		for pos := range c.k {
 			if c.vals[n*c.k+pos] == 0 || c.r.m.indexerKept(pos) {
+				continue
+			}
+			if c.r.m.indexes[pos].list {
+				had := len(elems)
+				for _, e := range c.elems[c.elemAt[n]:c.elemAt[n+1]] {
+					if int(e.pos) == pos && e.st&hasEntry == 0 {
+						c.rep.MissingEntries++
+						elems = append(elems, e)
+					}
+				}
+				if len(elems) > had {
+					entries = append(entries, pos)
+				}
 				continue
 			}
 			state := c.state[n*c.k+pos]
@@ -607,23 +698,23 @@ func (c *checker[T]) fillMissing(ctx context.Context) error {
 			continue
 		}
 		scanned := slices.Clone(c.vals[n*c.k : (n+1)*c.k])
-		if err := c.queue(ctx, func(ctx context.Context) error { return c.fill(ctx, seg, scanned, entries, claims) }); err != nil {
+		if err := c.queue(ctx, func(ctx context.Context) error { return c.fill(ctx, seg, scanned, entries, claims, elems) }); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// fill writes the missing entries (positions entries) and claims (claims)
-// of the record with segment seg, whose value hashes the scan saw are
-// scanned, through retrack: the record is rewritten, If-Match on the
-// version read, to track what was written, so that the writer who next
-// moves the value removes them (an entry the record did not track would
-// outlive the value as an orphan). A value the record no longer holds when
-// read again is left alone, and a record that changes before the rewrite
-// lands is left to its writer, which maintains its entries; what fill
-// wrote for it is removed again.
-func (c *checker[T]) fill(ctx context.Context, seg string, scanned []uint64, entries, claims []int) error {
+// fill writes the missing entries (positions entries; of a list, the
+// elements elems) and claims (claims) of the record with segment seg, whose
+// value hashes the scan saw are scanned, through retrack: the record is
+// rewritten, If-Match on the version read, to track what was written, so
+// that the writer who next moves the value removes them (an entry the
+// record did not track would outlive the value as an orphan). A value the
+// record no longer holds when read again is left alone, and a record that
+// changes before the rewrite lands is left to its writer, which maintains
+// its entries; what fill wrote for it is removed again.
+func (c *checker[T]) fill(ctx context.Context, seg string, scanned []uint64, entries, claims []int, elems []elemRec) error {
 	r := c.r
 	obj, err := r.st.Get(ctx, r.recordName(seg), object.GetOptions{})
 	if errors.Is(err, object.ErrNotFound) {
@@ -644,18 +735,19 @@ func (c *checker[T]) fill(ctx context.Context, seg string, scanned []uint64, ent
 	if err != nil {
 		return nil // changed into something unreadable: a writer's doing
 	}
+	unchanged := func(p int) bool { return segs[p] != "" && hashSeg(segs[p]) == scanned[p] }
 	strip := map[string]missing{}
 	n := 0
-	for _, p := range entries {
-		if segs[p] != "" && hashSeg(segs[p]) == scanned[p] {
-			m := strip[r.m.indexes[p].name]
+	for _, sl := range c.missingSlots(segs, entries, elems) {
+		if unchanged(sl.pos) {
+			m := strip[sl.key]
 			m.entry = true
-			strip[r.m.indexes[p].name] = m
+			strip[sl.key] = m
 			n++
 		}
 	}
 	for _, p := range claims {
-		if segs[p] != "" && hashSeg(segs[p]) == scanned[p] {
+		if unchanged(p) {
 			m := strip[r.m.indexes[p].name]
 			m.claim = true
 			strip[r.m.indexes[p].name] = m

@@ -1,6 +1,10 @@
 package repo
 
-import "github.com/nodb-go/nodb/repo/internal/encode"
+import (
+	"strings"
+
+	"github.com/nodb-go/nodb/repo/internal/encode"
+)
 
 // Descending indexes: nodb:"index,desc" (or "unique,desc") stores the
 // index's values order-inverted (see encode.Descend), so that S3's
@@ -16,6 +20,23 @@ import "github.com/nodb-go/nodb/repo/internal/encode"
 func descSegment(seg string) (string, error) {
 	d, err := encode.Descend(seg)
 	return d, invalid(err)
+}
+
+// descSet returns the descending form of an indexOf string: of each
+// element's segment for a list's set, which is sorted again.
+func descSet(set string) (string, error) {
+	if !strings.Contains(set, listSep) {
+		return descSegment(set)
+	}
+	segs := strings.Split(set, listSep)
+	for i, s := range segs {
+		d, err := descSegment(s)
+		if err != nil {
+			return "", err
+		}
+		segs[i] = d
+	}
+	return joinSegs(segs), nil
 }
 
 // withDescending wraps a generated IndexOf, which returns the ascending
@@ -40,7 +61,7 @@ func withDescending[T any](m *model, indexOf func(v *T, dst []string) ([]string,
 		}
 		for _, i := range desc {
 			if s := out[n+i]; s != "" {
-				if out[n+i], err = descSegment(s); err != nil {
+				if out[n+i], err = descSet(s); err != nil {
 					return nil, invalidf("field %s: %v", m.indexes[i].name, err)
 				}
 			}

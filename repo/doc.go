@@ -38,6 +38,23 @@
 // zero value is an error. Fields tagged nodb:"-" are not stored. New checks
 // the tags once per type and reports a bad model naming the field.
 //
+// A list field, nodb:"index" on a slice of an indexable kind ([]string,
+// []int, []time.Time, []SomeTextMarshaler, ...), indexes every distinct
+// element: one entry per element, none for an empty or nil slice (with
+// omitempty, zero elements are skipped too). Find, FindPage, CountBy and the
+// query builder's Where take one element and match the records holding it;
+// Range, RangePage, Between and Prefix match the records holding an element
+// in range, each record once, ordered by its first element in range (in
+// the query's order), then by key. A write costs what k scalar indexes
+// cost: a Create with k distinct elements writes k entries before the
+// record, and an Update that adds one element and removes another writes
+// one entry and deletes one. A range costs one GET per element in range,
+// so a record with several elements in the range is read more than once.
+// nodb:"unique" on a slice is refused: no two records sharing an element
+// would need a claim per element, k conditional PUTs on every write of a
+// k-element list (and as many to release). GetBy on a list field is an
+// error, as on any field that is not unique.
+//
 // Field names in Find, Range, GetBy and CountBy are Go field names. Methods
 // take keys and values as any and check their types at run time (any
 // integer type that fits is accepted for an integer field); generated

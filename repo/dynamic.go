@@ -146,8 +146,11 @@ func newDynamic(st object.Store, manifestJSON []byte, prefix string) (any, error
 		if err != nil {
 			return nil, invalidf("model %s index %s: %v", man.Model, name, err)
 		}
+		if mi.List {
+			t = reflect.SliceOf(t) // the document's member is a JSON array
+		}
 		m.byField[name] = len(m.indexes)
-		m.indexes = append(m.indexes, indexDef{field: field{name: name, typ: t, kind: k, json: mi.JSON, opaque: mi.Opaque}, unique: mi.Unique, sparse: mi.Sparse, async: mi.Async, desc: mi.Desc})
+		m.indexes = append(m.indexes, indexDef{field: field{name: name, typ: t, kind: k, json: mi.JSON, opaque: mi.Opaque}, unique: mi.Unique, sparse: mi.Sparse, async: mi.Async, desc: mi.Desc, list: mi.List})
 	}
 	if st == nil {
 		return nil, invalidf("model %s: nil store", man.Model)
@@ -220,6 +223,27 @@ func memberValue(members map[string]json.RawMessage, f *field) (reflect.Value, e
 	}
 	raw, ok := members[f.json]
 	if !ok || string(raw) == "null" {
+		return out, nil
+	}
+	if f.typ.Kind() == reflect.Slice {
+		// A list field: a JSON array of the elements' kind.
+		var elems []json.RawMessage
+		if err := json.Unmarshal(raw, &elems); err != nil {
+			shown := string(raw)
+			if len(shown) > 64 {
+				shown = strings.ToValidUTF8(shown[:64], "") + "..."
+			}
+			return out, fmt.Errorf("field %s (%q): %s is not a JSON array", f.name, f.json, shown)
+		}
+		ef := *f
+		ef.typ = f.typ.Elem()
+		for i, e := range elems {
+			ev, err := memberValue(map[string]json.RawMessage{f.json: e}, &ef)
+			if err != nil {
+				return out, fmt.Errorf("%w (element %d)", err, i)
+			}
+			out = reflect.Append(out, ev)
+		}
 		return out, nil
 	}
 	bad := func(want string) error {

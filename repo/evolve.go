@@ -85,6 +85,10 @@ func indexChange(have, want manifestIndex) string {
 		return "it is no longer async, so writers must track its entries"
 	case have.Desc != want.Desc:
 		return "its desc option changed"
+	case have.List != want.List && want.List:
+		return "its field became a list"
+	case have.List != want.List:
+		return "its field is no longer a list"
 	}
 	return ""
 }
@@ -480,6 +484,12 @@ func (x *reindexer[T]) try(ctx context.Context, seg string) (done bool, err erro
 	for _, i := range x.todo {
 		ix := &r.m.indexes[i]
 		s := segs[i]
+		if ix.list {
+			if x.listNeeds(i, seg, s, env.Index, strip) {
+				need = true
+			}
+			continue
+		}
 		if ix.unique && s != "" {
 			k := fmt.Sprint(i, "/", s)
 			x.mu.Lock()
@@ -566,24 +576,24 @@ func (r *Repo[T]) retrack(ctx context.Context, seg string, obj object.Object, en
 		f(&is)
 		next[name] = is
 	}
-	for i, s := range segs {
-		ix := &r.m.indexes[i]
-		if s == "" || ix.async { // async: the indexer's (indexer.go)
+	for sl := range r.m.slots(segs) { // a list's elements each (list.go)
+		ix, s, sk := &r.m.indexes[sl.pos], sl.vseg, sl.key
+		if ix.async { // async: the indexer's (indexer.go)
 			continue
 		}
 		claimsOnly := r.claimsOnly(ix)
 		need := missing{entry: !claimsOnly, claim: ix.unique}
-		if old, ok := env.Index[ix.name]; ok && old.V == s {
-			need = strip[ix.name]
+		if old, ok := env.Index[sk]; ok && old.V == s {
+			need = strip[sk]
 			if claimsOnly { // the older layout's entry goes (removeStale)
 				old.E, old.W, need.entry = "", "", false
 			}
-			next[ix.name] = old
+			next[sk] = old
 			if !need.entry && !need.claim {
 				continue
 			}
 		} else {
-			next[ix.name] = ixState{V: s}
+			next[sk] = ixState{V: s}
 		}
 		if need.entry {
 			id := entryWrite(seg, write)
@@ -598,7 +608,7 @@ func (r *Repo[T]) retrack(ctx context.Context, seg string, obj object.Object, en
 				if err != nil {
 					return err
 				}
-				set(ix.name, func(is *ixState) { is.E, is.W = info.Version, id })
+				set(sk, func(is *ixState) { is.E, is.W = info.Version, id })
 				return nil
 			})
 		}
@@ -609,7 +619,7 @@ func (r *Repo[T]) retrack(ctx context.Context, seg string, obj object.Object, en
 				if err != nil {
 					return err
 				}
-				set(ix.name, func(is *ixState) { is.C = ver })
+				set(sk, func(is *ixState) { is.C = ver })
 				w.mu.Lock()
 				if w.claims == nil {
 					w.claims = map[string]string{}
@@ -655,7 +665,36 @@ func (x *reindexer[T]) wrong(o seenObj, segs []string) bool {
 	if o.claim && !x.r.m.indexes[o.pos].unique || !o.claim && !x.r.expectsEntry(o.pos) {
 		return true
 	}
-	return segs[o.pos] != o.vseg
+	return !hasSeg(segs[o.pos], o.vseg)
+}
+
+// listNeeds reports whether the record seg, whose list index pos holds the
+// set of segments set and whose envelope tracks index, must be retracked
+// for that index: an element without a tracked entry, a tracked element it
+// no longer holds, or (in a sweep) a tracked entry the store lacks, which
+// it adds to strip.
+func (x *reindexer[T]) listNeeds(pos int, seg, set string, index map[string]ixState, strip map[string]missing) bool {
+	ix := &x.r.m.indexes[pos]
+	need, n := false, 0
+	for s := range segsOf(set) {
+		n++
+		state, has := index[ix.stateKey(s)]
+		switch {
+		case !has || state.V != s:
+			need = true
+		case x.sweep[pos] && !x.present[fmt.Sprint(pos, "/", s, "/", seg)]:
+			strip[ix.stateKey(s)] = missing{entry: true}
+			need = true
+		}
+	}
+	held := 0
+	for k := range index {
+		if stateIndex(k) == ix.name && k != ix.name {
+			held++
+		}
+	}
+	_, scalar := index[ix.name] // tracked while the field was not a list
+	return need || held != n || scalar
 }
 
 // remove deletes a wrong entry or claim if it is still the version listed.

@@ -63,7 +63,7 @@ func ExampleNew() {
 	// A bad tag is an error that names the type and the field.
 	type Bad struct {
 		ID   string   `nodb:"key"`
-		Tags []string `nodb:"index"`
+		Tags []string `nodb:"unique"`
 	}
 	_, err = repo.New[Bad](memstore.New())
 	fmt.Println(errors.Is(err, repo.ErrInvalid))
@@ -71,7 +71,7 @@ func ExampleNew() {
 	// Output:
 	// model: User
 	// true
-	// repo: invalid: model repo_test.Bad field Tags: type []string cannot be indexed: indexes on slice fields (one entry per element) are not supported yet
+	// repo: invalid: model repo_test.Bad field Tags: a slice cannot be unique (no two records sharing an element would cost one claim per element on every write); use nodb:"index"
 }
 
 // Create inserts a record and fails with ErrExists if the key is taken.

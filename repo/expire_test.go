@@ -132,13 +132,15 @@ func TestExpiresTagErrors(t *testing.T) {
 	}
 }
 
+// A unique slice is refused (list fields take nodb:"index"; see
+// list_test.go).
 func TestSliceIndexRefused(t *testing.T) {
 	type tagged struct {
 		ID   string   `nodb:"key"`
-		Tags []string `nodb:"index"`
+		Tags []string `nodb:"unique"`
 	}
 	_, err := repo.New[tagged](memstore.New())
 	if !errors.Is(err, repo.ErrInvalid) || !strings.Contains(err.Error(), "Tags") || !strings.Contains(err.Error(), "slice") {
-		t.Fatalf("New with an indexed slice: %v, want ErrInvalid naming Tags and slices", err)
+		t.Fatalf("New with a unique slice: %v, want ErrInvalid naming Tags and slices", err)
 	}
 }

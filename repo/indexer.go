@@ -154,9 +154,9 @@ func (r *Repo[T]) asyncWant(body []byte, name string) (key string, want map[stri
 		return env.Key, nil, errorf(ErrCorrupt, "record %s: %v", quote(env.Key), err)
 	}
 	want = map[string]string{}
-	for i := range r.m.indexes {
-		if ix := &r.m.indexes[i]; ix.async && segs[i] != "" {
-			want[ix.name] = segs[i]
+	for sl := range r.m.slots(segs) {
+		if r.m.indexes[sl.pos].async {
+			want[sl.key] = sl.vseg // a list's elements each (list.go)
 		}
 	}
 	return env.Key, want, nil
@@ -198,7 +198,7 @@ func (r *Repo[T]) indexOnce(ctx context.Context, seg string) (indexOutcome, erro
 		}
 		id := entryWrite(seg, run)
 		next[name] = asyncEntry{V: v, W: id}
-		entry := r.entryName(name, v, seg, id)
+		entry := r.entryName(stateIndex(name), v, seg, id)
 		if id != "" {
 			mine = append(mine, entry)
 		}
@@ -227,7 +227,7 @@ func (r *Repo[T]) indexOnce(ctx context.Context, seg string) (indexOutcome, erro
 				continue // the same shared name goes on
 			}
 		}
-		stale = append(stale, r.entryName(name, e.V, seg, e.W))
+		stale = append(stale, r.entryName(stateIndex(name), e.V, seg, e.W))
 	}
 	r.dropOwn(ctx, stale)
 	// A run that found nothing to do commits nothing, so it cannot make a

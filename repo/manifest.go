@@ -74,9 +74,13 @@ func (r *Repo[T]) manifestName() string { return r.base + "_manifest" }
 func (r *Repo[T]) describe(ix *indexDef, state string) manifestIndex {
 	opaque := ix.opaque
 	if r.m.dyn == nil {
-		opaque = opaqueJSON(ix.typ, ix.kind)
+		t := ix.typ
+		if ix.list {
+			t = t.Elem()
+		}
+		opaque = opaqueJSON(t, ix.kind)
 	}
-	return manifestIndex{Kind: ix.kind.String(), JSON: r.m.jsonOf(&ix.field), Unique: ix.unique, Sparse: ix.sparse, Desc: ix.desc, Opaque: opaque, Async: ix.async, State: state, Claims: ix.unique}
+	return manifestIndex{Kind: ix.kind.String(), JSON: r.m.jsonOf(&ix.field), Unique: ix.unique, Sparse: ix.sparse, Desc: ix.desc, Opaque: opaque, Async: ix.async, State: state, Claims: ix.unique, List: ix.list}
 }
 
 func (r *Repo[T]) attachForWrite(ctx context.Context) error {

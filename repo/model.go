@@ -32,6 +32,9 @@ type indexDef struct {
 	sparse bool // omitempty: zero values are not indexed
 	async  bool // maintained by the indexer, not by writers (indexer.go)
 	desc   bool // values stored order-inverted (see descSegment)
+	// list: the field is a slice whose every distinct element is indexed
+	// (list.go); typ is the slice type, kind the elements' kind.
+	list bool
 }
 
 // model is what New learns from a struct type's tags, once per type.
@@ -92,13 +95,29 @@ func checkIndexType(t reflect.Type) error {
 	if t.Kind() == reflect.Pointer {
 		return fmt.Errorf("indexed type %s is a pointer; index the value type", t)
 	}
-	if t.Kind() == reflect.Slice && kindOf(t) == kindInvalid {
-		return fmt.Errorf("type %s cannot be indexed: indexes on slice fields (one entry per element) are not supported yet", t)
+	if isList(t) {
+		e := t.Elem()
+		switch {
+		case e.Kind() == reflect.Uint8:
+			return fmt.Errorf("type %s cannot be indexed: a byte slice is not a list of values (index a string)", t)
+		case e.Kind() == reflect.Interface || e.Kind() == reflect.Pointer || e.Kind() == reflect.Slice:
+			return fmt.Errorf("type %s cannot be indexed: a list's elements must be values of an indexable type, not %s", t, e)
+		case kindOf(e) == kindInvalid:
+			return fmt.Errorf("type %s cannot be indexed: its elements are %s (want string, bool, integer, float, time.Time or encoding.TextMarshaler)", t, e)
+		}
+		return nil
 	}
 	if kindOf(t) == kindInvalid {
 		return fmt.Errorf("type %s cannot be indexed (want string, bool, integer, float, time.Time or encoding.TextMarshaler)", t)
 	}
 	return nil
+}
+
+// isList reports whether t is indexed as a list: a slice that is not an
+// indexable kind itself (a TextMarshaler slice type such as net.IP is one
+// value).
+func isList(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && kindOf(t) == kindInvalid
 }
 
 func buildModel(t reflect.Type) (*model, error) {
@@ -161,8 +180,19 @@ func buildModel(t reflect.Type) (*model, error) {
 		if _, dup := m.byField[f.Name]; dup {
 			return nil, bad(f, "indexed twice")
 		}
+		list := isList(f.Type)
+		if list {
+			if tg.Unique {
+				// A claim per element would work, but every write would
+				// then claim (and release) one object per element: k
+				// conditional PUTs for a k-element list. Refused until a
+				// user needs it; see the package doc, "Models".
+				return nil, bad(f, `a slice cannot be unique (no two records sharing an element would cost one claim per element on every write); use nodb:"index"`)
+			}
+			fl.kind = kindOf(f.Type.Elem())
+		}
 		m.byField[f.Name] = len(m.indexes)
-		m.indexes = append(m.indexes, indexDef{field: fl, unique: tg.Unique, sparse: tg.OmitEmpty, async: tg.Async, desc: tg.Desc})
+		m.indexes = append(m.indexes, indexDef{field: fl, unique: tg.Unique, sparse: tg.OmitEmpty, async: tg.Async, desc: tg.Desc, list: list})
 	}
 	switch len(keys) {
 	case 0:
@@ -297,6 +327,12 @@ func (ix *indexDef) valueArg(value any) (reflect.Value, error) {
 	}
 	v := reflect.ValueOf(value)
 	ft := ix.typ
+	if ix.list {
+		if v.Type() == ft {
+			return reflect.Value{}, invalidf("value of type %T for list field %s: query one element (%s)", value, ix.name, ft.Elem())
+		}
+		ft = ft.Elem() // a query on a list field names one element
+	}
 	if v.Type() == ft {
 		return v, nil
 	}
@@ -331,8 +367,18 @@ func (ix *indexDef) valueArg(value any) (reflect.Value, error) {
 }
 
 // segment returns the index segment of field value fv, or "" if the index
-// is sparse and fv is its zero value.
+// is sparse and fv is its zero value; for a list field, the set of its
+// elements' segments (see list.go).
 func (ix *indexDef) segment(fv reflect.Value) (string, error) {
+	if ix.list {
+		return ix.listSegment(fv)
+	}
+	return ix.valueSegment(fv)
+}
+
+// valueSegment returns the index segment of one value of the index's kind
+// (a list field's element), or "" for a zero value of a sparse index.
+func (ix *indexDef) valueSegment(fv reflect.Value) (string, error) {
 	if ix.sparse && ix.isZero(fv) {
 		return "", nil
 	}

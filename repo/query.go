@@ -80,7 +80,7 @@ func (r *Repo[T]) eqSegment(ix *indexDef, value any) (string, reflect.Value, err
 	if ix.sparse && ix.isZero(fv) {
 		return "", fv, invalidf("index %s is omitempty: zero values are not indexed, so they cannot be queried", ix.name)
 	}
-	seg, err := ix.segment(fv)
+	seg, err := ix.valueSegment(fv)
 	if err != nil {
 		return "", fv, invalidf("%v", err)
 	}
@@ -129,6 +129,9 @@ type query[T any] struct {
 	// reverse lists the range in full, then yields it in descending byte
 	// order (see listing); a cursor is then an upper bound.
 	reverse bool
+	// multi: a scan over a list index, which may list one record under
+	// several values (list.go).
+	multi bool
 }
 
 // Find returns the records whose field equals value, in key order. field is
@@ -186,11 +189,11 @@ func (r *Repo[T]) eqQuery(ix *indexDef, vseg string) *query[T] {
 		seg:    entrySeg,
 		keep: func(v *T, _ string) (bool, error) {
 			segs, err := r.indexOf(v, nil)
-			return err == nil && segs[pos] == vseg, err
+			return err == nil && hasSeg(segs[pos], vseg), err
 		},
 		holds: func(v *T, _ string) bool {
 			segs, err := r.indexOf(v, nil)
-			return err != nil || segs[pos] == vseg
+			return err != nil || hasSeg(segs[pos], vseg)
 		},
 		fingerprint: "find/" + ix.name + "/" + vseg,
 	}

@@ -247,13 +247,20 @@ func (q *Query[T]) Keys(ctx context.Context) iter.Seq2[string, error] {
 			return
 		}
 		n, last := 0, "\x00"
+		var seen map[string]bool // a list's scan meets a record once per element in range
+		if p.q.multi {
+			seen = map[string]bool{}
+		}
 		// emit yields the key of the record segment seg, once: entries of
 		// one record under one value list together.
 		emit := func(seg string) bool {
-			if seg == "" || seg == last {
+			if seg == "" || seg == last || seen[seg] {
 				return true
 			}
 			last = seg
+			if seen != nil {
+				seen[seg] = true
+			}
 			text, err := q.r.keyTextOf(seg)
 			if err != nil {
 				fail(err)
@@ -434,6 +441,9 @@ func (q *Query[T]) orderField() (string, error) {
 		if ix, err = q.condIndex(qcond{kind: qOrder, field: order}); err != nil {
 			return "", err
 		}
+	}
+	if ix != nil && ix.list {
+		return "", invalidf("OrderBy %s: %s is a list field, and a record holding several elements has no one place in its order; use Between on %s (each record once, at its first element in range)", order, order, order)
 	}
 	restricted := false // a condition on the order field: only records holding a value
 	for _, c := range q.conds {

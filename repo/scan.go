@@ -74,7 +74,9 @@ func (sb *scanBounds) below(b []byte, long bool) bool {
 }
 
 // scanQuery returns the query over index ix within sb, in descending
-// value order if desc (then keys descending within a value too).
+// value order if desc (then keys descending within a value too). On a list
+// index a record is kept at the first of its elements in the scan's order
+// that lies within sb (firstWithin), so that it is a result once.
 func (r *Repo[T]) scanQuery(ix *indexDef, sb scanBounds, desc bool, op, fp string) *query[T] {
 	pos := r.m.byField[ix.name]
 	prefix := r.base + "i/" + ix.name + "/"
@@ -83,6 +85,7 @@ func (r *Repo[T]) scanQuery(ix *indexDef, sb scanBounds, desc bool, op, fp strin
 		prefix:  prefix,
 		reverse: desc != ix.desc,
 		groups:  desc != ix.desc,
+		multi:   ix.list,
 		seg: func(rest string) string {
 			_, tail, _ := strings.Cut(rest, "/")
 			return entrySeg(tail)
@@ -90,13 +93,18 @@ func (r *Repo[T]) scanQuery(ix *indexDef, sb scanBounds, desc bool, op, fp strin
 		holds: func(v *T, rest string) bool {
 			vseg, _, _ := strings.Cut(rest, "/")
 			segs, err := r.indexOf(v, nil)
-			return err != nil || segs[pos] == vseg
+			return err != nil || hasSeg(segs[pos], vseg)
 		},
 		keep: func(v *T, rest string) (bool, error) {
 			vseg, _, _ := strings.Cut(rest, "/")
 			segs, err := r.indexOf(v, nil)
-			if err != nil || segs[pos] != vseg {
+			if err != nil || !hasSeg(segs[pos], vseg) {
 				return false, err
+			}
+			if ix.list {
+				// A result once, at its first element in the range.
+				first, err := ix.firstWithin(fieldValue(v, ix), &sb, desc != ix.desc)
+				return err == nil && first == vseg, err
 			}
 			b, err := orderedBytes(ix.kind, fieldValue(v, ix))
 			if err != nil {
@@ -109,6 +117,10 @@ func (r *Repo[T]) scanQuery(ix *indexDef, sb scanBounds, desc bool, op, fp strin
 		segs, err := r.indexOf(v, nil)
 		if err != nil || segs[pos] == "" {
 			return false, err
+		}
+		if ix.list {
+			first, err := ix.firstWithin(fieldValue(v, ix), &sb, false)
+			return err == nil && first != "", err
 		}
 		b, err := orderedBytes(ix.kind, fieldValue(v, ix))
 		if err != nil {

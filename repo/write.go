@@ -455,20 +455,20 @@ func (r *Repo[T]) writeIndexes(ctx context.Context, v *T, text, seg string, segs
 		env.Index[name] = is
 	}
 	var tasks []func(context.Context) error
-	for i, s := range segs {
-		ix := &r.m.indexes[i]
-		if s == "" || ix.async { // async: the indexer's (indexer.go)
+	for sl := range r.m.slots(segs) { // one per value; a list's elements each (list.go)
+		ix, s, key := &r.m.indexes[sl.pos], sl.vseg, sl.key
+		if ix.async { // async: the indexer's (indexer.go)
 			continue
 		}
 		claimsOnly := r.claimsOnly(ix)
 		if cur != nil {
-			if old, ok := cur.index[ix.name]; ok && old.V == s {
+			if old, ok := cur.index[key]; ok && old.V == s {
 				if claimsOnly {
 					// An entry of the older layout is no longer tracked:
 					// removeStale deletes it after the commit.
 					old.E, old.W = "", ""
 				}
-				env.Index[ix.name] = old
+				env.Index[key] = old
 				continue
 			}
 		}
@@ -478,10 +478,10 @@ func (r *Repo[T]) writeIndexes(ctx context.Context, v *T, text, seg string, segs
 		// not reuse a name that someone else (a sweep, Check) may still
 		// delete by name on the strength of an earlier listing.
 		id := entryWrite(seg, w.id)
-		env.Index[name] = ixState{V: s, W: id}
+		env.Index[key] = ixState{V: s, W: id}
 		if claimsOnly {
 			// The claim is the unique index's entry (unique.go).
-			env.Index[name] = ixState{V: s}
+			env.Index[key] = ixState{V: s}
 		}
 		entry := r.entryName(name, s, seg, id)
 		if !claimsOnly {
@@ -499,7 +499,7 @@ func (r *Repo[T]) writeIndexes(ctx context.Context, v *T, text, seg string, segs
 					return err
 				}
 				r.observeClock(info.LastModified)
-				set(name, func(is *ixState) { is.E = info.Version })
+				set(key, func(is *ixState) { is.E = info.Version })
 				return nil
 			})
 		}
@@ -510,7 +510,7 @@ func (r *Repo[T]) writeIndexes(ctx context.Context, v *T, text, seg string, segs
 				if err != nil {
 					return err
 				}
-				set(name, func(is *ixState) { is.C = ver })
+				set(key, func(is *ixState) { is.C = ver })
 				w.mu.Lock()
 				if w.claims == nil {
 					w.claims = map[string]string{}
@@ -576,8 +576,9 @@ func (r *Repo[T]) writeRecord(ctx context.Context, seg string, body []byte, cur 
 func (r *Repo[T]) removeStale(ctx context.Context, seg string, old, next map[string]ixState) {
 	condDelete := r.st.Capabilities().ConditionalDelete
 	var tasks []func(context.Context) error
-	for name, is := range old {
-		n, ok := next[name]
+	for sk, is := range old {
+		n, ok := next[sk]
+		name := stateIndex(sk) // a list element's state is "<index>/<value>" (list.go)
 		sameValue := ok && n.V == is.V
 		if sameValue && n.W == is.W {
 			continue // the same entry and claim go on

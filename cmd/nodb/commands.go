@@ -219,11 +219,14 @@ func runModels(e *env, _ []string) error {
 			for _, name := range names {
 				ix := man.Indexes[name]
 				kind := ix.Kind
+				if ix.List {
+					kind = "list of " + kind
+				}
 				if ix.Unique {
 					kind = "unique " + kind
 				}
 				ixs = append(ixs, fmt.Sprintf("%s(%s,%s)", name, kind, ix.State))
-				ixj = append(ixj, map[string]any{"name": name, "json": ix.JSON, "kind": ix.Kind, "unique": ix.Unique, "sparse": ix.Sparse, "state": ix.State})
+				ixj = append(ixj, map[string]any{"name": name, "json": ix.JSON, "kind": ix.Kind, "list": ix.List, "unique": ix.Unique, "sparse": ix.Sparse, "state": ix.State})
 			}
 		}
 		if err != nil {

@@ -66,6 +66,13 @@ type Big struct {
 	Body  string `json:"body"`
 }
 
+// Post has list fields: every element indexed.
+type Post struct {
+	ID   string   `nodb:"key" json:"id"`
+	Tags []string `nodb:"index" json:"tags"`
+	Nums []int    `nodb:"index" json:"nums"`
+}
+
 // Note has no indexes, so no program ever writes its manifest.
 type Note struct {
 	ID   string `nodb:"key"`
@@ -86,6 +93,7 @@ func seedUser(i int) User {
 //
 //	nodbseed URL users N      N users u000.., orders 1..3, notes
 //	nodbseed URL oldmanifest  a model Legacy with a format-0 manifest
+//	nodbseed URL posts        posts p1..p4 with list fields
 func seedMain() {
 	if err := seed(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "nodbseed:", err)
@@ -119,6 +127,22 @@ func seed(args []string) error {
 		}
 		notes, _ := repo.New[Note](st)
 		return notes.Create(ctx, Note{ID: "n1", Text: "hello"})
+	case "posts":
+		posts, err := repo.New[Post](st)
+		if err != nil {
+			return err
+		}
+		for _, p := range []Post{
+			{ID: "p1", Tags: []string{"go", "s3"}, Nums: []int{1, 2}},
+			{ID: "p2", Tags: []string{"rust"}, Nums: []int{5}},
+			{ID: "p3", Tags: []string{"go", "db"}},
+			{ID: "p4"},
+		} {
+			if err := posts.Create(ctx, p); err != nil {
+				return err
+			}
+		}
+		return nil
 	case "big":
 		big, err := repo.New[Big](st)
 		if err != nil {

@@ -14,6 +14,7 @@ type User struct {
 	City  string    `nodb:"index"`
 	Age   int       `nodb:"index"`
 	Seen  time.Time `nodb:"index,desc"` // stored newest first: "recently seen" pages cost 1 LIST
+	Tags  []string  `nodb:"index"`      // a list: every tag indexed, FindByTags(ctx, "go")
 	Bio   string
 }
 

@@ -4,6 +4,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"slices"
 	"time"
@@ -26,6 +27,8 @@ const (
 	UserFieldEmail = "Email"
 	// UserFieldSeen names User's indexed field Seen.
 	UserFieldSeen = "Seen"
+	// UserFieldTags names User's indexed field Tags.
+	UserFieldTags = "Tags"
 )
 
 // UserRepo stores User values: a *repo.Repo[User] with methods typed for
@@ -201,6 +204,35 @@ func (r *UserRepo) RangeBySeenPage(ctx context.Context, lo, hi time.Time, cursor
 	return r.Repo.RangePage(ctx, UserFieldSeen, lo, hi, cursor, limit)
 }
 
+// FindByTags returns the User values whose Tags holds value, in key order.
+func (r *UserRepo) FindByTags(ctx context.Context, value string) iter.Seq2[User, error] {
+	return r.Repo.Find(ctx, UserFieldTags, value)
+}
+
+// FindByTagsPage returns up to limit results of FindByTags, starting after
+// cursor ("" for the first page), and the cursor of the next page.
+func (r *UserRepo) FindByTagsPage(ctx context.Context, value string, cursor string, limit int) (repo.Page[User], error) {
+	return r.Repo.FindPage(ctx, UserFieldTags, value, cursor, limit)
+}
+
+// CountByTags returns the number of records whose Tags holds value, from
+// LIST requests alone (see repo.Repo.CountBy).
+func (r *UserRepo) CountByTags(ctx context.Context, value string) (int, error) {
+	return r.Repo.CountBy(ctx, UserFieldTags, value)
+}
+
+// RangeByTags returns the User values whose Tags hold an element between lo
+// and hi inclusive, each once, in the order of that element, then of keys.
+func (r *UserRepo) RangeByTags(ctx context.Context, lo, hi string) iter.Seq2[User, error] {
+	return r.Repo.Range(ctx, UserFieldTags, lo, hi)
+}
+
+// RangeByTagsPage returns up to limit results of RangeByTags, starting after
+// cursor ("" for the first page), and the cursor of the next page.
+func (r *UserRepo) RangeByTagsPage(ctx context.Context, lo, hi string, cursor string, limit int) (repo.Page[User], error) {
+	return r.Repo.RangePage(ctx, UserFieldTags, lo, hi, cursor, limit)
+}
+
 // UserQuery is a query over User values with conditions typed for User's
 // indexed fields: a *repo.Query[User] (see there for the plan and its cost).
 // Start one with UserRepo.Query.
@@ -291,6 +323,22 @@ func (q *UserQuery) OrderBySeen() *UserQuery {
 	return &UserQuery{Query: q.Query.OrderBy(UserFieldSeen)}
 }
 
+// WhereTags adds the condition Tags holds value (see repo.Query.Where).
+func (q *UserQuery) WhereTags(value string) *UserQuery {
+	return &UserQuery{Query: q.Query.Where(UserFieldTags, value)}
+}
+
+// TagsBetween adds the condition lo <= Tags <= hi (see repo.Query.Between).
+func (q *UserQuery) TagsBetween(lo, hi string) *UserQuery {
+	return &UserQuery{Query: q.Query.Between(UserFieldTags, lo, hi)}
+}
+
+// TagsPrefix adds the condition that Tags starts with prefix (see
+// repo.Query.Prefix).
+func (q *UserQuery) TagsPrefix(prefix string) *UserQuery {
+	return &UserQuery{Query: q.Query.Prefix(UserFieldTags, prefix)}
+}
+
 // Desc returns the results in descending order (see repo.Query.Desc).
 func (q *UserQuery) Desc() *UserQuery {
 	return &UserQuery{Query: q.Query.Desc()}
@@ -314,16 +362,27 @@ var userSchema = gen.Schema[User]{
 		{Field: UserFieldCity},
 		{Field: UserFieldEmail, Unique: true},
 		{Field: UserFieldSeen},
+		{Field: UserFieldTags},
 	},
 	KeyOf: func(v *User) (string, string, error) {
 		return gen.KeyString(v.ID)
 	},
 	IndexOf: func(v *User, dst []string) ([]string, error) {
-		dst = slices.Grow(dst, 4)
+		dst = slices.Grow(dst, 5)
+		var (
+			seg string
+			err error
+		)
 		dst = append(dst, gen.IndexInt(int64(v.Age)))
 		dst = append(dst, gen.IndexString(v.City))
 		dst = append(dst, gen.IndexString(v.Email))
 		dst = append(dst, gen.IndexTime(v.Seen))
+		if seg, err = gen.IndexList(v.Tags, func(e string) (string, error) {
+			return gen.IndexString(e), nil
+		}); err != nil {
+			return nil, fmt.Errorf("field Tags: %w", err)
+		}
+		dst = append(dst, seg)
 		return dst, nil
 	},
 }
@@ -337,4 +396,5 @@ func _() {
 	var _ *string = &v.City
 	var _ *string = &v.Email
 	var _ *time.Time = &v.Seen
+	var _ *[]string = &v.Tags
 }

@@ -389,8 +389,8 @@ func (g *gen) keyMethods(m *Model) {
 //	}
 func (g *gen) indexMethods(m *Model, f *Field) {
 	model := g.modelType(m)
-	value := func() *jen.Statement { return jen.Id("value").Add(g.typ(f.Type)) }
-	bounds := func() *jen.Statement { return jen.List(jen.Id("lo"), jen.Id("hi")).Add(g.typ(f.Type)) }
+	value := func() *jen.Statement { return jen.Id("value").Add(g.typ(queryType(f))) }
+	bounds := func() *jen.Statement { return jen.List(jen.Id("lo"), jen.Id("hi")).Add(g.typ(queryType(f))) }
 	paging := []jen.Code{jen.Id("cursor").String(), jen.Id("limit").Int()}
 	seq := func() *jen.Statement { return jen.Qual("iter", "Seq2").Types(model.Clone(), jen.Error()) }
 	page := func() *jen.Statement { return jen.Qual(repoPath, "Page").Types(model.Clone()) }
@@ -405,6 +405,11 @@ func (g *gen) indexMethods(m *Model, f *Field) {
 	if f.OmitEmpty {
 		sparse = "\n" + f.Name + " is omitempty: querying its zero value is an error."
 	}
+	is, lies := "is value", "lies between lo and hi\ninclusive, in the order of "+f.Name+", then of keys."
+	if f.Elem != nil {
+		is = "holds value"
+		lies = "hold an element between lo\nand hi inclusive, each once, in the order of that element, then of keys."
+	}
 
 	if f.Unique {
 		g.method(m, "GetBy"+f.Name, "GetBy%s returns the %s whose %s is value (a unique field). No record\nholding value is an error for which errors.Is(err, repo.ErrNotFound)\nholds.%s", f.Name, m.Name, f.Name, sparse).
@@ -413,7 +418,7 @@ func (g *gen) indexMethods(m *Model, f *Field) {
 		g.f.Line()
 	}
 
-	g.method(m, "FindBy"+f.Name, "FindBy%s returns the %s values whose %s is value, in key order.%s", f.Name, m.Name, f.Name, sparse).
+	g.method(m, "FindBy"+f.Name, "FindBy%s returns the %s values whose %s %s, in key order.%s", f.Name, m.Name, f.Name, is, sparse).
 		Params(ctxParam(), value()).Add(seq()).
 		Block(call("Find", "value"))
 	g.f.Line()
@@ -423,7 +428,11 @@ func (g *gen) indexMethods(m *Model, f *Field) {
 		Block(call("FindPage", "value", "cursor", "limit"))
 	g.f.Line()
 
-	g.method(m, "CountBy"+f.Name, "CountBy%s returns the number of index entries for %s == value, from\nLIST requests alone (see repo.Repo.CountBy).", f.Name, f.Name).
+	count := fmt.Sprintf("CountBy%s returns the number of index entries for %s == value, from\nLIST requests alone (see repo.Repo.CountBy).", f.Name, f.Name)
+	if f.Elem != nil {
+		count = fmt.Sprintf("CountBy%s returns the number of records whose %s holds value, from\nLIST requests alone (see repo.Repo.CountBy).", f.Name, f.Name)
+	}
+	g.method(m, "CountBy"+f.Name, "%s", count).
 		Params(ctxParam(), value()).Params(jen.Int(), jen.Error()).
 		Block(call("CountBy", "value"))
 	g.f.Line()
@@ -431,7 +440,7 @@ func (g *gen) indexMethods(m *Model, f *Field) {
 	if !f.Kind.Ordered() {
 		return
 	}
-	g.method(m, "RangeBy"+f.Name, "RangeBy%s returns the %s values whose %s lies between lo and hi\ninclusive, in the order of %s, then of keys.", f.Name, m.Name, f.Name, f.Name).
+	g.method(m, "RangeBy"+f.Name, "RangeBy%s returns the %s values whose %s %s", f.Name, m.Name, f.Name, lies).
 		Params(ctxParam(), bounds()).Add(seq()).
 		Block(call("Range", "lo", "hi"))
 	g.f.Line()
@@ -503,18 +512,22 @@ func (g *gen) queryType(m *Model) {
 		prefix(m.Key)
 	}
 	for _, f := range m.Indexes {
-		qmethod("Where"+f.Name, "Where%s adds the condition %s == value (see repo.Query.Where).", f.Name, f.Name).
-			Params(jen.Id("value").Add(g.typ(f.Type))).Op("*").Id(qn).
+		cond := f.Name + " == value"
+		if f.Elem != nil {
+			cond = f.Name + " holds value"
+		}
+		qmethod("Where"+f.Name, "Where%s adds the condition %s (see repo.Query.Where).", f.Name, cond).
+			Params(jen.Id("value").Add(g.typ(queryType(f)))).Op("*").Id(qn).
 			Block(wrap(inner("Where", jen.Id(constName(m, f)), jen.Id("value"))))
 		g.f.Line()
 		if f.Kind.Ordered() {
 			qmethod(f.Name+"Between", "%sBetween adds the condition lo <= %s <= hi (see repo.Query.Between).", f.Name, f.Name).
-				Params(jen.List(jen.Id("lo"), jen.Id("hi")).Add(g.typ(f.Type))).Op("*").Id(qn).
+				Params(jen.List(jen.Id("lo"), jen.Id("hi")).Add(g.typ(queryType(f)))).Op("*").Id(qn).
 				Block(wrap(inner("Between", jen.Id(constName(m, f)), jen.Id("lo"), jen.Id("hi"))))
 			g.f.Line()
 		}
 		prefix(f)
-		if f.Kind.Ordered() && !f.OmitEmpty {
+		if f.Kind.Ordered() && !f.OmitEmpty && f.Elem == nil {
 			qmethod("OrderBy"+f.Name, "OrderBy%s orders the results by %s (see repo.Query.OrderBy).", f.Name, f.Name).
 				Params().Op("*").Id(qn).
 				Block(wrap(inner("OrderBy", jen.Id(constName(m, f)))))
@@ -633,7 +646,17 @@ func convert(t types.Type, kind types.BasicKind, x *jen.Statement) *jen.Statemen
 //	}
 //	dst = append(dst, seg)
 //
-// wrapped, for omitempty indexes, in
+// or, for a list field (an indexed slice), its set of element segments,
+//
+//	if seg, err = gen.IndexList(v.Tags, func(e string) (string, error) {
+//		return gen.IndexString(e), nil
+//	}); err != nil {
+//		return nil, fmt.Errorf("field Tags: %w", err)
+//	}
+//	dst = append(dst, seg)
+//
+// (with omitempty, the function returns "" for a zero element), and
+// otherwise wrapped, for omitempty indexes, in
 //
 //	if v.City == "" {
 //		dst = append(dst, "")
@@ -649,7 +672,7 @@ func (g *gen) indexOfBody(m *Model) []jen.Code {
 	}
 	fallible := false
 	for _, f := range m.Indexes {
-		if f.Kind == KindFloat || f.Kind == KindText {
+		if f.Kind == KindFloat || f.Kind == KindText || f.Elem != nil {
 			fallible = true
 		}
 	}
@@ -662,38 +685,76 @@ func (g *gen) indexOfBody(m *Model) []jen.Code {
 	for _, f := range m.Indexes {
 		x := jen.Id("v").Dot(f.Name)
 		var enc []jen.Code
-		switch f.Kind {
-		case KindString:
-			enc = []jen.Code{appendSeg(jen.Qual(genPath, "IndexString").Call(convert(f.Type, types.String, x)))}
-		case KindBool:
-			enc = []jen.Code{appendSeg(jen.Qual(genPath, "IndexBool").Call(convert(f.Type, types.Bool, x)))}
-		case KindInt:
-			enc = []jen.Code{appendSeg(jen.Qual(genPath, "IndexInt").Call(convert(f.Type, types.Int64, x)))}
-		case KindUint:
-			enc = []jen.Code{appendSeg(jen.Qual(genPath, "IndexUint").Call(convert(f.Type, types.Uint64, x)))}
-		case KindTime:
-			enc = []jen.Code{appendSeg(jen.Qual(genPath, "IndexTime").Call(x))}
-		case KindFloat, KindText:
-			call := jen.Qual(genPath, "IndexText").Call(x)
-			if f.Kind == KindFloat {
-				call = jen.Qual(genPath, "IndexFloat").Call(convert(f.Type, types.Float64, x))
+		var call *jen.Statement
+		var fails bool
+		if f.Elem == nil {
+			call, fails = encodeValue(f.Kind, f.Type, x)
+		} else {
+			// A list: the set of its elements' segments. (jen's
+			// statements grow in place: each use gets its own.)
+			ecall, efails := encodeValue(f.Kind, f.Elem, jen.Id("e"))
+			if !efails {
+				ecall = jen.List(ecall, jen.Nil())
 			}
+			var fn []jen.Code
+			if f.OmitEmpty {
+				fn = append(fn, jen.If(g.isZeroOf(f.Elem, f.Kind, jen.Id("e"))).Block(jen.Return(jen.Lit(""), jen.Nil())))
+			}
+			fn = append(fn, jen.Return(ecall))
+			call = jen.Qual(genPath, "IndexList").Call(x, jen.Func().Params(jen.Id("e").Add(g.typ(f.Elem))).Params(jen.String(), jen.Error()).Block(fn...))
+			fails = true
+		}
+		if fails {
 			enc = []jen.Code{
 				jen.If(jen.List(jen.Id("seg"), jen.Err()).Op("=").Add(call), jen.Err().Op("!=").Nil()).Block(
 					jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit("field "+f.Name+": %w"), jen.Err())),
 				),
 				appendSeg(jen.Id("seg")),
 			}
-		default:
-			panic(fmt.Sprintf("codegen: index kind %s", f.Kind)) // Load rejects it
+		} else {
+			enc = []jen.Code{appendSeg(call)}
 		}
-		if !f.OmitEmpty {
+		if !f.OmitEmpty || f.Elem != nil { // a list skips zero elements, not itself
 			body = append(body, enc...)
 			continue
 		}
 		body = append(body, jen.If(g.isZero(f)).Block(appendSeg(jen.Lit(""))).Else().Block(enc...))
 	}
 	return append(body, jen.Return(jen.Id("dst"), jen.Nil()))
+}
+
+// encodeValue returns the call that encodes x, of type t and kind k, as an
+// index segment, and whether it can fail (then it returns an error too):
+//
+//	gen.IndexString(v.City)          // gen.IndexBool, IndexInt, IndexUint, IndexTime alike
+//	gen.IndexFloat(float64(v.Total)) // can fail, as gen.IndexText
+func encodeValue(k Kind, t types.Type, x *jen.Statement) (*jen.Statement, bool) {
+	switch k {
+	case KindString:
+		return jen.Qual(genPath, "IndexString").Call(convert(t, types.String, x)), false
+	case KindBool:
+		return jen.Qual(genPath, "IndexBool").Call(convert(t, types.Bool, x)), false
+	case KindInt:
+		return jen.Qual(genPath, "IndexInt").Call(convert(t, types.Int64, x)), false
+	case KindUint:
+		return jen.Qual(genPath, "IndexUint").Call(convert(t, types.Uint64, x)), false
+	case KindTime:
+		return jen.Qual(genPath, "IndexTime").Call(x), false
+	case KindFloat:
+		return jen.Qual(genPath, "IndexFloat").Call(convert(t, types.Float64, x)), true
+	case KindText:
+		return jen.Qual(genPath, "IndexText").Call(x), true
+	}
+	panic(fmt.Sprintf("codegen: index kind %s", k)) // Load rejects it
+}
+
+// queryType returns the type queries on f take: the element type of a
+// list, else f's own.
+func queryType(f *Field) types.Type {
+	if f.Elem != nil {
+		return f.Elem
+	}
+	return f.Type
 }
 
 // isZero returns the test for the zero value of f, the runtime's
@@ -707,11 +768,15 @@ func (g *gen) indexOfBody(m *Model) []jen.Code {
 //	v.ID == (uuid.UUID{}) // comparable structs and arrays
 //	reflect.ValueOf(&v.X).Elem().IsZero() // anything else
 func (g *gen) isZero(f *Field) *jen.Statement {
-	x := jen.Id("v").Dot(f.Name)
-	if f.Kind == KindTime {
+	return g.isZeroOf(f.Type, f.Kind, jen.Id("v").Dot(f.Name))
+}
+
+// isZeroOf is isZero for x, of type t and kind k (a list's element).
+func (g *gen) isZeroOf(t types.Type, k Kind, x *jen.Statement) *jen.Statement {
+	if k == KindTime {
 		return x.Dot("IsZero").Call()
 	}
-	switch u := f.Type.Underlying().(type) {
+	switch u := t.Underlying().(type) {
 	case *types.Basic:
 		switch {
 		case u.Info()&types.IsString != 0:
@@ -724,8 +789,8 @@ func (g *gen) isZero(f *Field) *jen.Statement {
 	case *types.Slice, *types.Map, *types.Interface, *types.Pointer, *types.Chan, *types.Signature:
 		return x.Op("==").Nil()
 	case *types.Struct, *types.Array:
-		if types.Comparable(f.Type) {
-			return x.Op("==").Parens(g.typ(f.Type).Values())
+		if types.Comparable(t) {
+			return x.Op("==").Parens(g.typ(t).Values())
 		}
 	}
 	return jen.Qual("reflect", "ValueOf").Call(jen.Op("&").Add(x)).Dot("Elem").Call().Dot("IsZero").Call()

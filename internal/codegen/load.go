@@ -101,6 +101,9 @@ type Field struct {
 	Kind Kind
 	// Unique and OmitEmpty are the tag's options (indexes only).
 	Unique, OmitEmpty bool
+	// Elem is set for a list field (an indexed slice, every element
+	// indexed): the element type, which queries take; Kind is its kind.
+	Elem types.Type
 	// Pos is where the field is declared.
 	Pos token.Position
 }
@@ -515,6 +518,15 @@ func checkField(fset *token.FileSet, p *Package, st *types.Struct, f vfield) (fl
 	}
 	if err != nil {
 		return nil, false, err
+	}
+	if e := listElem(t); e != nil && !tag.Key {
+		if tag.Unique {
+			return nil, false, errors.New(`a slice cannot be unique (no two records sharing an element would cost one claim per element on every write); use nodb:"index"`)
+		}
+		fl.Elem, fl.Kind = e, kindOf(e)
+		if err := nameable(e, p.Path); err != nil {
+			return nil, false, err
+		}
 	}
 	if err := nameable(t, p.Path); err != nil {
 		return nil, false, err

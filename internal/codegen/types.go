@@ -93,6 +93,17 @@ func checkKeyType(t types.Type, k Kind, q types.Qualifier) error {
 }
 
 // checkIndexType is the runtime's checkIndexType.
+// listElem returns the element type of t if t is indexed as a list (a
+// slice that is not an indexable kind itself, as the runtime's isList),
+// else nil.
+func listElem(t types.Type) types.Type {
+	s, ok := t.Underlying().(*types.Slice)
+	if !ok || kindOf(t) != KindInvalid {
+		return nil
+	}
+	return s.Elem()
+}
+
 func checkIndexType(t types.Type, k Kind, q types.Qualifier) error {
 	if isInterface(t) {
 		return fmt.Errorf("indexed type %s is an interface; index a concrete type", types.TypeString(t, q))
@@ -100,8 +111,19 @@ func checkIndexType(t types.Type, k Kind, q types.Qualifier) error {
 	if isPointer(t) {
 		return fmt.Errorf("indexed type %s is a pointer; index the value type", types.TypeString(t, q))
 	}
-	if _, ok := t.Underlying().(*types.Slice); ok && k == KindInvalid {
-		return fmt.Errorf("type %s cannot be indexed: indexes on slice fields (one entry per element) are not supported yet", types.TypeString(t, q))
+	if e := listElem(t); e != nil {
+		ts := types.TypeString(t, q)
+		if b, ok := e.Underlying().(*types.Basic); ok && b.Kind() == types.Uint8 {
+			return fmt.Errorf("type %s cannot be indexed: a byte slice is not a list of values (index a string)", ts)
+		}
+		switch e.Underlying().(type) {
+		case *types.Interface, *types.Pointer, *types.Slice:
+			return fmt.Errorf("type %s cannot be indexed: a list's elements must be values of an indexable type, not %s", ts, types.TypeString(e, q))
+		}
+		if kindOf(e) == KindInvalid {
+			return fmt.Errorf("type %s cannot be indexed: its elements are %s (want string, bool, integer, float, time.Time or encoding.TextMarshaler)", ts, types.TypeString(e, q))
+		}
+		return nil
 	}
 	if k == KindInvalid {
 		return fmt.Errorf("type %s cannot be indexed (want string, bool, integer, float, time.Time or encoding.TextMarshaler)", types.TypeString(t, q))

@@ -150,6 +150,10 @@ type Index struct {
 	// written by an older version, whose writers keep writing entries
 	// until Rebuild.
 	Claims bool `json:"claims,omitempty"`
+	// List: the field is a list (a JSON array) whose every element is
+	// indexed; Kind is the elements' kind. Absent in manifests written
+	// before list fields, whose indexes are all single values.
+	List bool `json:"list,omitempty"`
 }
 
 // Active reports whether the model has the index (built or building).

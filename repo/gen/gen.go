@@ -148,3 +148,25 @@ func IndexText(m encoding.TextMarshaler) (string, error) {
 	s, err := encode.IndexText(m)
 	return s, invalid(err)
 }
+
+// IndexList returns the index value of a list field (an indexed slice):
+// the set of its elements' segments, each made by enc ("" for an element
+// an omitempty index skips), as the runtime stores it. An element enc
+// fails on is an error naming its position.
+func IndexList[E any](list []E, enc func(E) (string, error)) (string, error) {
+	switch len(list) {
+	case 0:
+		return "", nil
+	case 1:
+		return enc(list[0])
+	}
+	segs := make([]string, len(list))
+	for i, e := range list {
+		s, err := enc(e)
+		if err != nil {
+			return "", fmt.Errorf("%w (element %d)", err, i)
+		}
+		segs[i] = s
+	}
+	return encode.JoinSet(segs), nil
+}

@@ -41,8 +41,9 @@ type PointerIndex struct {
 }
 
 type SliceIndex struct {
-	ID   string   `nodb:"key"`
-	Tags []string `nodb:"index"` // want `field Tags: type \[\]string cannot be indexed`
+	ID   string    `nodb:"key"`
+	Tags []*string `nodb:"index"`  // want `field Tags: type \[\]\*string cannot be indexed: a list's elements must be values`
+	Uniq []string  `nodb:"unique"` // want `field Uniq: a slice cannot be unique`
 }
 
 type Unexported struct {

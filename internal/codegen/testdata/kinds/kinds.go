@@ -54,7 +54,13 @@ type Everything struct {
 	Addr    netip.Addr `nodb:"index"`
 	IP      net.IP     `nodb:"index,omitempty"`
 	Skipped []string   `nodb:"-"`
-	Plain   map[string]int
+	// Lists: every element indexed.
+	Tags  []string    `nodb:"index"`
+	Names []Name      `nodb:"index,omitempty"`
+	Fs    []float32   `nodb:"index"`
+	Lvls  []Level     `nodb:"index,omitempty"`
+	Times []time.Time `nodb:"index,desc"`
+	Plain map[string]int
 }
 
 // ByNumber has an unsigned key and no index.
