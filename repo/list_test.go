@@ -455,6 +455,9 @@ func TestListModelErrors(t *testing.T) {
 	if err := first(posts.Find(ctx, "Nums", "x")); !errors.Is(err, repo.ErrInvalid) {
 		t.Errorf("Find Nums with a string: %v", err)
 	}
+	if err := first(posts.Query().OrderBy("Nums").All(ctx)); !errors.Is(err, repo.ErrInvalid) || !strings.Contains(err.Error(), "list field") {
+		t.Errorf("OrderBy on a list field: %v", err)
+	}
 }
 
 // TestListCheckRepair: Check finds a missing element entry and an orphan
