@@ -90,27 +90,11 @@ func benchCheckMemory(b *testing.B, n, pass int) {
 	for range b.N {
 		runtime.GC()
 		base := liveHeap()
-		stop := make(chan struct{})
-		done := make(chan uint64)
-		go func() {
-			var top uint64
-			t := time.NewTicker(time.Millisecond)
-			defer t.Stop()
-			for {
-				top = max(top, liveHeap())
-				select {
-				case <-stop:
-					done <- top
-					return
-				case <-t.C:
-				}
-			}
-		}()
+		peakOf := sampleLiveHeap()
 		st.Reset()
 		rep, err := r.Check(ctx, false)
 		reqs = st.Reset()
-		close(stop)
-		top := <-done
+		top := peakOf()
 		if err != nil || !rep.OK() || rep.Records != n {
 			b.Fatalf("Check: %+v %v", rep, err)
 		}
@@ -127,6 +111,31 @@ func benchCheckMemory(b *testing.B, n, pass int) {
 // liveHeap returns the heap the last garbage collection found live: unlike
 // the heap in use, it does not count garbage the collector has yet to
 // reach, which on a busy machine can be most of it.
+// sampleLiveHeap samples the live heap every millisecond until the
+// function it returns is called; that returns the highest sample.
+func sampleLiveHeap() (peak func() uint64) {
+	stop := make(chan struct{})
+	done := make(chan uint64)
+	go func() {
+		var top uint64
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			top = max(top, liveHeap())
+			select {
+			case <-stop:
+				done <- top
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 {
+		close(stop)
+		return <-done
+	}
+}
+
 func liveHeap() uint64 {
 	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)

@@ -299,22 +299,7 @@ func measureLarge(b *testing.B, op func() error) {
 		runtime.GC()
 		runtime.GC() // the second one empties sync.Pools, encoding/json's too
 		base := liveHeap()
-		stop := make(chan struct{})
-		done := make(chan uint64)
-		go func() {
-			var top uint64
-			t := time.NewTicker(time.Millisecond)
-			defer t.Stop()
-			for {
-				top = max(top, liveHeap())
-				select {
-				case <-stop:
-					done <- top
-					return
-				case <-t.C:
-				}
-			}
-		}()
+		peakOf := sampleLiveHeap()
 		a := allocated()
 		b.StartTimer()
 		start := time.Now()
@@ -323,8 +308,7 @@ func measureLarge(b *testing.B, op func() error) {
 		b.StopTimer()
 		alloc += allocated() - a
 		runtime.GC() // a last sample, of what the call left live
-		close(stop)
-		top := <-done
+		top := peakOf()
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -24,8 +24,19 @@ import (
 // programs they drive (the Lambda Runtime Interface Emulator).
 func GoTool(t testing.TB, pkg, version string) string {
 	t.Helper()
+	bin, err := goInstallCached(pkg, version)
+	if err != nil {
+		t.Fatalf("s3test: building %s@%s: %v", pkg, version, err)
+	}
+	return bin
+}
+
+// goInstallCached returns the path of the command go install pkg@version
+// builds, cached under os.UserCacheDir()/nodb/<name>-<version>/ (name is
+// pkg's last path element) under a file lock.
+func goInstallCached(pkg, version string) (string, error) {
 	name := path.Base(pkg)
-	bin, err := cachedBinary(name+"-"+version, name, func(tmp string) (string, error) {
+	return cachedBinary(name+"-"+version, name, func(tmp string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 		defer cancel()
 		goCmd := goBinary()
@@ -42,8 +53,4 @@ func GoTool(t testing.TB, pkg, version string) string {
 		}
 		return filepath.Join(tmp, name), nil
 	})
-	if err != nil {
-		t.Fatalf("s3test: building %s@%s: %v", pkg, version, err)
-	}
-	return bin
 }

@@ -1,15 +1,11 @@
 package s3test
 
 import (
-	"bytes"
-	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 )
 
 const (
@@ -36,21 +32,9 @@ var versitygw = &kind{
 // versitygwBinary returns the path of the cached versitygw binary, building
 // it first if needed.
 func versitygwBinary() (string, error) {
-	return cachedBinary("versitygw-"+versitygwVersion, "versitygw", func(tmp string) (string, error) {
-		goCmd := goBinary()
-		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
-		defer cancel()
-		target := versitygwModule + "@" + versitygwVersion
-		cmd := exec.CommandContext(ctx, goCmd, "install", target)
-		cmd.Dir = tmp
-		cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOFLAGS=", "GOWORK=off")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		start := time.Now()
-		if err := cmd.Run(); err != nil {
-			return "", fmt.Errorf("building versitygw: GOBIN=%s %s install %s: %v (after %v)\n%s",
-				tmp, goCmd, target, err, time.Since(start).Round(time.Second), out.Bytes())
-		}
-		return filepath.Join(tmp, "versitygw"), nil
-	})
+	bin, err := goInstallCached(versitygwModule, versitygwVersion)
+	if err != nil {
+		return "", fmt.Errorf("building versitygw: %w", err)
+	}
+	return bin, nil
 }
