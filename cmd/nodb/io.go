@@ -201,8 +201,8 @@ func runImport(e *env, args []string, upsert bool, workers int) error {
 			return err
 		}
 		var (
-			mu                 sync.Mutex
-			bad, done, skipped int
+			mu                          sync.Mutex
+			bad, done, skipped, unknown int
 		)
 		report := func(n int, format string, args ...any) {
 			mu.Lock()
@@ -224,7 +224,14 @@ func runImport(e *env, args []string, upsert bool, workers int) error {
 				for j := range jobs {
 					res, err := writeDoc(e.ctx, m, j.d, upsert)
 					if err != nil {
-						if !errors.Is(err, context.Canceled) {
+						switch {
+						case errors.Is(err, repo.ErrOutcomeUnknown):
+							// Cut off mid-write: say so, never guess.
+							mu.Lock()
+							unknown++
+							mu.Unlock()
+							report(j.n, "%v", err)
+						case !errors.Is(err, context.Canceled):
 							report(j.n, "%v", err)
 						}
 					} else {
@@ -271,6 +278,13 @@ func runImport(e *env, args []string, upsert bool, workers int) error {
 			return fmt.Errorf("reading %s: %v", from, readErr)
 		}
 		if err := e.ctx.Err(); err != nil {
+			if unknown > 0 {
+				// Not "nothing is half written": these writes may have
+				// landed, and keep their unique values claimed until a
+				// re-run settles them or the claim lease passes.
+				fmt.Fprintf(e.stderr, "nodb import: interrupted; %d writes were cut off and may or may not have landed (lines above): a re-run finds each landed record already there, and within the claim lease (1 minute) may report a unique value of one that did not land as busy; run it again after that to resume\n", unknown)
+				return errReported
+			}
 			return err
 		}
 		if e.json {
