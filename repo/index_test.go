@@ -329,8 +329,23 @@ func TestModelBased(t *testing.T) {
 						t.Fatalf("step %d: DeleteExpired: %+v %v, want %d deleted", step, rep, err, want)
 					}
 				default:
-					// Delete removes a stored record, expired or not.
-					err := people.Delete(ctx, id)
+					// Delete removes a stored record, expired or not;
+					// DeleteVersion (where the store deletes
+					// conditionally) one at the version read, and nothing
+					// at a stale version.
+					var err error
+					rec, gerr := people.GetRecord(ctx, id)
+					if st.Capabilities().ConditionalDelete && gerr == nil && rng.IntN(2) == 0 {
+						if rng.IntN(3) == 0 {
+							if err := people.DeleteVersion(ctx, id, rec.Version+"-stale"); !errors.Is(err, repo.ErrConflict) {
+								t.Fatalf("step %d: DeleteVersion %s at a stale version: %v", step, id, err)
+							}
+							break
+						}
+						err = people.DeleteVersion(ctx, id, rec.Version)
+					} else {
+						err = people.Delete(ctx, id)
+					}
 					if stored != (err == nil) || !stored && !errors.Is(err, repo.ErrNotFound) {
 						t.Fatalf("step %d: Delete %s (stored %v): %v", step, id, stored, err)
 					}
